@@ -1,0 +1,246 @@
+"""One source's run: walk its listing pages, merge each page, account for everything.
+
+Plain functions: the Prefect flows wrap ``process_page`` in a task and call
+``run_source``; the tests call them directly.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+import re
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from flows.config import Source
+from flows.fetch import Fetcher, FetchError
+from flows.rows import to_rows
+from parsers import Item, parse_listing
+from warehouse import MergeStats, connect, finish_run, merge_items, start_run
+
+log = logging.getLogger("news_ingest.crawl")
+
+# A backfill walks until the listing ends; this only guards against a listing
+# that never ends (a pager that keeps inventing pages).
+BACKFILL_PAGE_LIMIT = 10_000
+
+
+class PlanError(ValueError):
+    """A backfill range that makes no sense (one line, for the CLI)."""
+
+
+@dataclass(frozen=True)
+class Plan:
+    """Which pages a run walks and which items it keeps."""
+
+    kind: str = "ingest"  # "ingest": incremental, stops early; "backfill": walks the range
+    first_page: int = 1
+    last_page: int | None = None
+    since: dt.date | None = None
+    until: dt.date | None = None
+
+    def keeps(self, item: Item) -> bool:
+        """Date-range backfills keep items in the range (and undated ones on the pages walked)."""
+        if item.date is None:
+            return True
+        if self.since and item.date < self.since:
+            return False
+        return not (self.until and item.date > self.until)
+
+    def describe(self) -> str:
+        if self.kind == "ingest":
+            return "incremental"
+        if self.since:
+            return f"dates {self.since}..{self.until or 'today'}"
+        return f"pages {self.first_page}-{self.last_page}"
+
+
+def backfill_plan(
+    pages: str | None = None, since: dt.date | str | None = None, until: dt.date | str | None = None
+) -> Plan:
+    """Validate backfill parameters: ``pages`` as "A-B", or ``since`` [``until``]."""
+    if pages and (since or until):
+        raise PlanError("give either --pages or --since/--until, not both")
+    if pages:
+        m = re.fullmatch(r"\s*(\d+)\s*-\s*(\d+)\s*", pages)
+        if not m:
+            raise PlanError(f"--pages must look like 1-20, got {pages!r}")
+        first, last = int(m[1]), int(m[2])
+        if first < 1 or last < first:
+            raise PlanError(f"--pages {pages}: need 1 <= first page <= last page")
+        return Plan(kind="backfill", first_page=first, last_page=last)
+    if until and not since:
+        raise PlanError("--until needs --since")
+    if not since:
+        raise PlanError("give --pages A-B or --since DATE")
+    since_d, until_d = _date(since, "--since"), _date(until, "--until") if until else None
+    if until_d and until_d < since_d:
+        raise PlanError(f"--until {until_d} is before --since {since_d}")
+    return Plan(kind="backfill", since=since_d, until=until_d)
+
+
+def _date(value: dt.date | str, flag: str) -> dt.date:
+    if isinstance(value, dt.date):
+        return value
+    try:
+        return dt.date.fromisoformat(value.strip())
+    except ValueError:
+        raise PlanError(f"{flag} must be a date like 2025-01-08, got {value!r}") from None
+
+
+@dataclass(frozen=True)
+class PageResult:
+    url: str
+    next_url: str | None
+    items: int  # items on the page
+    stats: MergeStats  # what its merge did (all zero for a page only walked through)
+    oldest: dt.date | None  # oldest dated item on the page
+    newest_items: tuple[tuple[str, str], ...] = ()  # (date, title) of the first few items
+
+
+@dataclass
+class SourceReport:
+    source: str
+    kind: str
+    run_id: str
+    pages_fetched: int = 0
+    pages_failed: int = 0
+    stats: MergeStats = field(default_factory=MergeStats)
+    failures: list[str] = field(default_factory=list)
+    error: str | None = None
+    newest_items: list[tuple[str, str]] = field(default_factory=list)
+
+    @property
+    def state(self) -> str:
+        if self.error or (self.pages_failed and not self.pages_fetched):
+            return "failed"
+        return "partial" if self.pages_failed else "completed"
+
+    def summary(self) -> str:
+        s = self.stats
+        line = (f"{self.source}: {self.state}, {self.pages_fetched} pages"
+                f" ({self.pages_failed} failed), {s.inserted} new, {s.updated} updated,"
+                f" {s.unchanged} unchanged, {s.quarantined} quarantined")
+        return line + (f": {self.error}" if self.error else "")
+
+
+PageVisitor = Callable[[Source, Plan, str, int, str], PageResult]
+
+
+def process_page(
+    source: Source, plan: Plan, url: str, page_no: int, run_id: str,
+    *, fetcher: Fetcher, warehouse: Path,
+) -> PageResult:
+    """Fetch, parse and (inside the plan's range) merge one listing page."""
+    fetched = fetcher.get(url)
+    page = parse_listing(fetched.body, fetched.url, parser=source.parser,
+                         fetched_at=fetched.fetched_at, tz=source.timezone,
+                         header_charset=fetched.charset)
+    dates = [i.date for i in page.items if i.date]
+    stats = MergeStats()
+    if page_no >= plan.first_page:
+        kept = [i for i in page.items if plan.keeps(i)]
+        rows, bad = to_rows(source.name, source.hosts, fetched.url, kept,
+                            fetched_at=fetched.fetched_at, timezone=source.timezone)
+        # The file is held only for the merge, never while fetching.
+        with connect(warehouse) as con:
+            stats = merge_items(con, rows, run_id=run_id, now=_now(), quarantined=bad)
+    return PageResult(
+        url=fetched.url,
+        next_url=page.next_url,
+        items=len(page.items),
+        stats=stats,
+        oldest=min(dates) if dates else None,
+        newest_items=tuple((i.date.isoformat() if i.date else "", i.title) for i in page.items[:5]),
+    )
+
+
+def crawl(source: Source, plan: Plan, run_id: str, visit: PageVisitor, report: SourceReport) -> None:
+    """Walk the pages the plan asks for; figures go into ``report``.
+
+    Stops at the end of the listing, at a page already seen (a pager loop), at
+    ``max_pages`` (scheduled runs), at the plan's last page, once pages are older
+    than ``since``, or, for scheduled runs, once ``stop_after_known_pages`` pages
+    in a row brought nothing new.
+    """
+    page_no = plan.first_page if plan.first_page > 1 and source.page_url else 1
+    url = source.url_for_page(page_no)
+    limit = plan.last_page or (source.max_pages if plan.kind == "ingest" else BACKFILL_PAGE_LIMIT)
+    seen: set[str] = set()
+    known_streak = 0
+    while url and page_no <= limit:
+        if url in seen:
+            log.warning("%s: page %d (%s) was already seen in this run: stopping", source.name,
+                        page_no, url)
+            break
+        seen.add(url)
+        try:
+            result = visit(source, plan, url, page_no, run_id)
+        except FetchError as exc:
+            report.pages_failed += 1
+            report.failures.append(str(exc))
+            log.warning("%s page %d failed: %s", source.name, page_no, exc)
+            # Without a page template there is no way past a page that failed.
+            page_no += 1
+            url = source.url_for_page(page_no) if source.page_url else None
+            continue
+        report.pages_fetched += 1
+        report.stats += result.stats
+        if not report.newest_items:
+            report.newest_items = list(result.newest_items)
+        if result.items == 0:
+            break
+        if plan.kind == "ingest":
+            known_streak = 0 if result.stats.inserted else known_streak + 1
+            if known_streak >= source.stop_after_known_pages:
+                break
+        if plan.since and result.oldest and result.oldest < plan.since:
+            break
+        page_no += 1
+        url = result.next_url
+
+
+def run_source(
+    source: Source,
+    plan: Plan,
+    *,
+    warehouse: Path,
+    flow_run_id: str | None = None,
+    visit: PageVisitor | None = None,
+    fetcher: Fetcher | None = None,
+) -> SourceReport:
+    """One source's run, recorded in ``ingest_runs`` from start to end.
+
+    ``visit`` defaults to ``process_page`` with a fetcher for the source; the
+    Prefect flows pass a task-wrapped one.
+    """
+    run_id = str(uuid.uuid4())
+    report = SourceReport(source=source.name, kind=plan.kind, run_id=run_id)
+    with connect(warehouse) as con:
+        start_run(con, run_id=run_id, flow_run_id=flow_run_id, kind=plan.kind,
+                  source=source.name, started_at=_now())
+    own_fetcher = fetcher is None
+    fetcher = fetcher or Fetcher(timeout=source.timeout_seconds, max_retries=source.max_retries,
+                                 delay=source.delay_seconds)
+    if visit is None:
+        def visit(src: Source, pl: Plan, url: str, page_no: int, rid: str) -> PageResult:
+            return process_page(src, pl, url, page_no, rid, fetcher=fetcher, warehouse=warehouse)
+    try:
+        crawl(source, plan, run_id, visit, report)
+    except Exception as exc:  # one broken source must not take the others down
+        log.exception("%s: run failed", source.name)
+        report.error = f"{type(exc).__name__}: {exc}".splitlines()[0]
+    finally:
+        if own_fetcher:
+            fetcher.close()
+        with connect(warehouse) as con:
+            finish_run(con, run_id, state=report.state, ended_at=_now(),
+                       pages_failed=report.pages_failed,
+                       error=report.error or ("; ".join(report.failures)[:2000] or None))
+    return report
+
+
+def _now() -> dt.datetime:
+    return dt.datetime.now(dt.UTC)

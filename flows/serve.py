@@ -1,0 +1,84 @@
+"""`news-ingest serve`: the one-command scheduler for a single machine.
+
+Schedules do not fire on Prefect's ephemeral API, so with no PREFECT_API_URL
+this starts a local Prefect server (127.0.0.1, its home under data/) as a child
+process, serves both deployments on it, and stops it on exit, in that order:
+`serve` must stop before the server, or it hangs trying to pause its deployments.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import httpx
+
+INGEST_CRON = "0 * * * *"
+
+
+def start_local_server(home: Path, port: int, timeout: float = 120.0) -> subprocess.Popen:
+    """A `prefect server start` child on 127.0.0.1:port, once it answers /api/health."""
+    home.mkdir(parents=True, exist_ok=True)
+    env = dict(os.environ, PREFECT_HOME=str(home))
+    env.pop("PREFECT_API_URL", None)
+    prefect = Path(sys.executable).parent / "prefect"
+    log = open(home / "server.log", "ab")  # noqa: SIM115 (the child owns it)
+    proc = subprocess.Popen(
+        [str(prefect), "server", "start", "--host", "127.0.0.1", "--port", str(port)],
+        env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True,
+    )
+    url = f"http://127.0.0.1:{port}/api/health"
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if proc.poll() is not None:
+            raise RuntimeError(f"prefect server exited ({proc.returncode}); see {home / 'server.log'}")
+        try:
+            if httpx.get(url, timeout=2).status_code == 200:
+                return proc
+        except httpx.HTTPError:
+            pass
+        time.sleep(0.5)
+    stop_server(proc)
+    raise RuntimeError(f"prefect server did not answer on {url} within {timeout:.0f}s")
+
+
+def stop_server(proc: subprocess.Popen) -> None:
+    if proc.poll() is None:
+        os.killpg(proc.pid, signal.SIGTERM)
+        try:
+            proc.wait(30)
+        except subprocess.TimeoutExpired:
+            os.killpg(proc.pid, signal.SIGKILL)
+            proc.wait()
+
+
+def serve(port: int = 4200) -> int:
+    server = None
+    if not os.environ.get("PREFECT_API_URL"):
+        home = Path(os.environ["NEWS_INGEST_WAREHOUSE"]).parent / "prefect"
+        print(f"starting a local Prefect server on 127.0.0.1:{port} (home {home})", flush=True)
+        server = start_local_server(home, port)
+        os.environ["PREFECT_API_URL"] = f"http://127.0.0.1:{port}/api"
+        print(f"Prefect UI: http://127.0.0.1:{port}", flush=True)
+    # SIGTERM ends serve like Ctrl-C does, so the server is stopped after it.
+    signal.signal(signal.SIGTERM, signal.default_int_handler)
+    try:
+        from prefect import serve as prefect_serve
+
+        from flows.backfill import backfill
+        from flows.ingest import ingest
+
+        prefect_serve(
+            ingest.to_deployment(name="ingest", cron=INGEST_CRON),
+            backfill.to_deployment(name="backfill"),
+        )
+    except KeyboardInterrupt:
+        pass
+    finally:
+        if server is not None:
+            stop_server(server)
+    return 0

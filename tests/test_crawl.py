@@ -1,0 +1,153 @@
+"""A source's run as plain functions (no Prefect) against the mirror on 127.0.0.1."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import duckdb
+import pytest
+
+from flows.config import load_sources
+from flows.crawl import Plan, PlanError, backfill_plan, process_page, run_source
+from flows.fetch import Fetcher, FetchError
+
+
+def source_of(sources_file):
+    return load_sources(sources_file)["mirror"]
+
+
+def rows(warehouse, sql="select count(*) from articles"):
+    con = duckdb.connect(str(warehouse), read_only=True)
+    try:
+        return con.execute(sql).fetchall()
+    finally:
+        con.close()
+
+
+def test_incremental_runs(mirror_server, sources_file, warehouse_path):
+    source = source_of(sources_file)
+    first = run_source(source, Plan(), warehouse=warehouse_path)
+    assert first.state == "completed"
+    assert first.pages_fetched == 21 and first.stats.inserted == 210
+    assert rows(warehouse_path) == [(210,)]
+
+    # Nothing new: one page request.
+    before = len(mirror_server.requests)
+    second = run_source(source, Plan(), warehouse=warehouse_path)
+    assert len(mirror_server.requests) - before == 1
+    assert (second.pages_fetched, second.stats.inserted, second.stats.unchanged) == (1, 0, 10)
+
+    # Three new items push everything down: they land, and nothing else does.
+    new = [mirror_server.mirror.publish(f"新发布的测试新闻{n}", f"摘要{n}", dt.date(2025, 1, 10))
+           for n in range(3)]
+    third = run_source(source, Plan(), warehouse=warehouse_path)
+    assert third.stats.inserted == 3 and third.pages_fetched == 2
+    titles = {t for (t,) in rows(warehouse_path, "select title from articles where first_run_id ="
+                                                 f" '{third.run_id}'")}
+    assert titles == {i.title for i in new}
+    assert rows(warehouse_path) == [(213,)]
+    runs = rows(warehouse_path, "select kind, state, pages_fetched, items_inserted, items_unchanged"
+                                " from ingest_runs order by started_at")
+    assert runs == [("ingest", "completed", 21, 210, 0), ("ingest", "completed", 1, 0, 10),
+                    ("ingest", "completed", 2, 3, 17)]
+
+
+def test_max_pages_bounds_a_scheduled_run(mirror_server, sources_file, warehouse_path):
+    source = source_of(sources_file)
+    from dataclasses import replace
+
+    report = run_source(replace(source, max_pages=4), Plan(), warehouse=warehouse_path)
+    assert report.pages_fetched == 4 and rows(warehouse_path) == [(40,)]
+
+
+def test_changed_title_updates_the_row_and_keeps_the_old_version(mirror_server, sources_file,
+                                                                 warehouse_path):
+    source = source_of(sources_file)
+    run_source(source, Plan(kind="backfill", first_page=1, last_page=1), warehouse=warehouse_path)
+    item = mirror_server.mirror.items[2]
+    old_title = item.title
+    mirror_server.mirror.retitle(item.item_id, "更正后的标题")
+    report = run_source(source, Plan(), warehouse=warehouse_path)
+    assert (report.stats.updated, report.stats.inserted) == (1, 0)
+    assert rows(warehouse_path) == [(10,)]
+    assert rows(warehouse_path, "select title from articles where title = '更正后的标题'") == [
+        ("更正后的标题",)]
+    assert rows(warehouse_path, "select title from article_versions") == [(old_title,)]
+
+
+def test_page_backfill_is_idempotent(mirror_server, sources_file, warehouse_path):
+    source = source_of(sources_file)
+    plan = backfill_plan(pages="3-5")
+    a = run_source(source, plan, warehouse=warehouse_path)
+    snapshot = rows(warehouse_path, "select article_id, title, published_date from articles"
+                                    " order by article_id")
+    b = run_source(source, plan, warehouse=warehouse_path)
+    assert (a.pages_fetched, a.stats.inserted) == (3, 30)
+    assert (b.pages_fetched, b.stats.inserted, b.stats.unchanged) == (3, 0, 30)
+    assert rows(warehouse_path, "select article_id, title, published_date from articles"
+                                " order by article_id") == snapshot
+    # The page template took it straight to page 3.
+    assert "/news/list.html" not in mirror_server.requests
+
+
+def test_page_backfill_without_template_walks_next_links(mirror_server, sources_file,
+                                                        warehouse_path):
+    from dataclasses import replace
+
+    source = replace(source_of(sources_file), page_url=None)
+    report = run_source(source, backfill_plan(pages="2-3"), warehouse=warehouse_path)
+    assert report.stats.inserted == 20 and rows(warehouse_path) == [(20,)]
+    assert mirror_server.requests[:3] == ["/news/list.html", "/news/list_2.html",
+                                          "/news/list_3.html"]
+
+
+def test_date_backfill_loads_the_range_only(mirror_server, sources_file, warehouse_path):
+    source = source_of(sources_file)
+    items = mirror_server.mirror.items
+    since, until = items[25].date, items[12].date
+    expected = {i.title for i in items if since <= i.date <= until}
+    report = run_source(source, backfill_plan(since=since, until=until), warehouse=warehouse_path)
+    assert report.state == "completed"
+    got = {t for (t,) in rows(warehouse_path, "select title from articles")}
+    assert got == expected
+    # It stopped once a page went past `since` instead of walking all 21 pages.
+    assert report.pages_fetched <= 5
+
+
+def test_failed_page_makes_the_run_partial_and_a_rerun_completes_it(mirror_server, sources_file,
+                                                                     warehouse_path):
+    source = source_of(sources_file)
+    broken = {3}
+
+    def visit(src, plan, url, page_no, run_id):
+        if page_no in broken:
+            raise FetchError(url, "HTTP 503", 5, 503)
+        with Fetcher(delay=0) as f:
+            return process_page(src, plan, url, page_no, run_id, fetcher=f,
+                                warehouse=warehouse_path)
+
+    plan = backfill_plan(pages="1-5")
+    report = run_source(source, plan, warehouse=warehouse_path, visit=visit)
+    assert report.state == "partial" and report.pages_failed == 1
+    assert report.stats.inserted == 40
+    assert rows(warehouse_path, "select state, pages_failed, error like '%HTTP 503%' from"
+                                " ingest_runs") == [("partial", 1, True)]
+    broken.clear()
+    again = run_source(source, plan, warehouse=warehouse_path, visit=visit)
+    assert again.state == "completed" and again.stats.inserted == 10
+    assert rows(warehouse_path) == [(50,)]
+
+
+@pytest.mark.parametrize(("kwargs", "message"), [
+    ({"pages": "5-2"}, "need 1 <= first page <= last page"),
+    ({"pages": "x"}, "--pages must look like 1-20"),
+    ({"pages": "0-3"}, "need 1 <= first page"),
+    ({"since": "2025-01-08", "until": "2025-01-01"}, "is before --since"),
+    ({"since": "yesterday"}, "--since must be a date"),
+    ({"until": "2025-01-01"}, "--until needs --since"),
+    ({}, "give --pages A-B or --since DATE"),
+    ({"pages": "1-2", "since": "2025-01-01"}, "not both"),
+])
+def test_bad_backfill_ranges(kwargs, message):
+    with pytest.raises(PlanError, match=message):
+        backfill_plan(**kwargs)

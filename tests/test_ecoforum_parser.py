@@ -1,0 +1,91 @@
+"""The built-in parser against the mirror's markup, and the parser CLI."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import subprocess
+import sys
+
+from flows.mirror import Mirror, load_seed
+from parsers import parse_listing
+from parsers.text import clean_text
+
+URL = "http://news.example.org/news/list.html"
+FETCHED = dt.datetime(2025, 1, 9, 2, 0, tzinfo=dt.UTC)
+
+
+def test_page_one_holds_the_ten_seed_items_in_order():
+    mirror = Mirror()
+    page = parse_listing(mirror.render_page(1), URL, parser="ecoforum", fetched_at=FETCHED)
+    _, seed = load_seed()
+    assert len(seed) == 10
+    assert [i.title for i in page.items] == [s.title for s in seed]
+    assert [i.date for i in page.items] == [s.date for s in seed]
+    assert [i.summary for i in page.items] == [clean_text(s.summary) for s in seed]
+    assert page.items[0].title == "生态环境部气候司相关负责人就《产品碳足迹核算标准编制工作指引》答记者问"
+    assert page.items[0].date == dt.date(2025, 1, 8)
+    # Relative detail links resolve against the page URL; sidebar/nav/footer links are not items.
+    first = seed[0]
+    assert page.items[0].url == f"http://news.example.org{first.path}"
+    assert all(i.url and i.url.startswith("http://news.example.org/news/content/")
+               for i in page.items)
+    assert page.next_url == "http://news.example.org/news/list_2.html"
+    assert page.encoding == "utf-8"
+
+
+def test_older_pages_continue_back_in_time_and_the_last_has_no_next():
+    mirror = Mirror(older_pages=20)
+    assert mirror.page_count == 21
+    seen, previous_oldest = set(), dt.date(2025, 1, 8)
+    for n in range(1, 22):
+        page = parse_listing(mirror.render_page(n), URL.replace("list.html", f"list_{n}.html"),
+                             parser="ecoforum", fetched_at=FETCHED)
+        assert len(page.items) == 10
+        dates = [i.date for i in page.items]
+        assert dates == sorted(dates, reverse=True) and dates[0] <= previous_oldest
+        previous_oldest = dates[-1]
+        seen.update(i.url for i in page.items)
+        assert (page.next_url is None) == (n == 21)
+    assert len(seen) == 210
+
+
+def test_mirror_is_deterministic():
+    assert Mirror().render_page(7) == Mirror().render_page(7)
+
+
+def test_base_href_and_truncated_title_attribute():
+    html = """<html><head><meta charset="utf-8"><base href="https://cdn.example.org/site/"></head>
+    <body><div class="news-list"><ul><li>
+      <h3><a href="a/1.html" title="完整的标题很长很长很长">完整的标题…</a></h3>
+      <p class="news-summary">  摘要\u3000文字 </p>
+      <div class="news-bottom"><a class="more" href="a/1.html">详情</a><span class="time">[01-08]</span></div>
+    </li></ul></div><div class="page"><a href="list_2.html">下一页</a></div></body></html>"""
+    page = parse_listing(html.encode(), "https://example.org/news/list.html", parser="ecoforum",
+                         fetched_at=FETCHED)
+    (item,) = page.items
+    assert item.title == "完整的标题很长很长很长"
+    assert item.url == "https://cdn.example.org/site/a/1.html"
+    assert item.summary == "摘要 文字"
+    assert item.date == dt.date(2025, 1, 8)  # year from the fetch date
+    assert page.next_url == "https://cdn.example.org/site/list_2.html"
+
+
+def test_parser_cli_prints_items_as_json(tmp_path):
+    path = tmp_path / "page.html"
+    path.write_bytes(Mirror().render_page(1))
+    out = subprocess.run([sys.executable, "-m", "parsers", str(path), "--url", URL,
+                          "--today", "2025-01-09"], capture_output=True, text=True, check=True)
+    items = json.loads(out.stdout)
+    assert len(items) == 10
+    assert set(items[0]) == {"title", "url", "date", "summary"}
+    assert items[0]["date"] == "2025-01-08"
+    assert items[0]["url"].startswith("http://news.example.org/news/content/2025-01/08/")
+
+
+def test_parser_cli_bad_input_is_one_line(tmp_path):
+    for args in (["missing.html", "--url", URL], [str(tmp_path), "--url", URL]):
+        out = subprocess.run([sys.executable, "-m", "parsers", *args], capture_output=True,
+                             text=True)
+        assert out.returncode != 0
+        assert out.stderr.count("\n") == 1 and "Traceback" not in out.stderr

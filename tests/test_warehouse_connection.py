@@ -1,0 +1,175 @@
+"""Opening the warehouse: path resolution, missing files, locking across processes."""
+
+from __future__ import annotations
+
+import datetime as dt
+import fcntl
+import multiprocessing as mp
+import os
+import time
+from pathlib import Path
+
+import pytest
+
+from warehouse import (
+    ArticleRow,
+    WarehouseBusy,
+    WarehouseError,
+    WarehouseMissing,
+    connect,
+    merge_items,
+    resolve_path,
+    run_query,
+)
+from warehouse.connection import lock_path
+
+NOW = dt.datetime(2025, 1, 8, tzinfo=dt.UTC)
+SPAWN = mp.get_context("spawn")
+
+
+def _rows(ids: range) -> list[ArticleRow]:
+    return [
+        ArticleRow(f"id{i}", "eco-forum", f"https://e.org/{i}", f"t{i}", None, None, f"h{i}")
+        for i in ids
+    ]
+
+
+# --- child-process bodies (top level so spawn can import them) ---------------------------
+
+def _writer(path: str, ids_from: int, barrier) -> None:
+    barrier.wait(timeout=30)
+    # Several short connections each, so the two processes really interleave.
+    for chunk in range(5):
+        start = ids_from + chunk * 20
+        with connect(path, wait_seconds=30) as con:
+            merge_items(con, _rows(range(start, start + 30)), run_id=f"w{ids_from}", now=NOW)
+
+
+def _hold_writer(path: str, holding, seconds: float) -> None:
+    with connect(path) as con:
+        holding.set()
+        time.sleep(seconds)
+        merge_items(con, _rows(range(100, 101)), run_id="slow", now=NOW)
+
+
+def _hold_raw_duckdb(path: str, holding, seconds: float) -> None:
+    import duckdb  # an outside client: no flock, only DuckDB's own file lock
+
+    con = duckdb.connect(path)
+    holding.set()
+    time.sleep(seconds)
+    con.close()
+
+
+def _start(target, *args) -> mp.process.BaseProcess:
+    proc = SPAWN.Process(target=target, args=args)
+    proc.start()
+    return proc
+
+
+# --- tests --------------------------------------------------------------------------------
+
+def test_resolve_path(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("NEWS_INGEST_WAREHOUSE", raising=False)
+    assert resolve_path(None) == Path("data/warehouse.duckdb")
+    monkeypatch.setenv("NEWS_INGEST_WAREHOUSE", "/srv/wh.duckdb")
+    assert resolve_path(None) == Path("/srv/wh.duckdb")
+    assert resolve_path("x/y.duckdb") == Path("x/y.duckdb")
+
+
+def test_missing_warehouse_read_creates_nothing(tmp_path: Path) -> None:
+    path = tmp_path / "sub" / "warehouse.duckdb"
+    with pytest.raises(WarehouseMissing) as info, connect(path, read_only=True):
+        pass
+    message = str(info.value)
+    assert message == (
+        f"no warehouse at {path}: run `news-ingest run` or `news-ingest demo` first"
+    )
+    with pytest.raises(WarehouseMissing):
+        run_query(path, "SELECT 1")
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_writer_creates_directory_and_schema(tmp_path: Path) -> None:
+    path = tmp_path / "a" / "b" / "warehouse.duckdb"
+    with connect(path) as con:
+        assert con.execute("SELECT current_setting('TimeZone')").fetchone() == ("UTC",)
+    assert path.is_file() and lock_path(path).is_file()
+    with connect(path, read_only=True) as con:
+        assert con.execute("SELECT count(*) FROM articles").fetchone() == (0,)
+
+
+def test_not_a_duckdb_file(tmp_path: Path) -> None:
+    path = tmp_path / "w.duckdb"
+    path.write_text("not a database" * 100)
+    with pytest.raises(WarehouseError) as info, connect(path, read_only=True, wait_seconds=1):
+        pass
+    assert not isinstance(info.value, WarehouseBusy)
+    assert "\n" not in str(info.value)
+
+
+def test_busy_when_lock_held_too_long(tmp_path: Path) -> None:
+    path = tmp_path / "w.duckdb"
+    with connect(path):
+        pass
+    fd = os.open(lock_path(path), os.O_RDWR)
+    fcntl.flock(fd, fcntl.LOCK_EX)  # stands in for another writer
+    try:
+        started = time.monotonic()
+        for read_only in (False, True):
+            with pytest.raises(WarehouseBusy) as info, connect(
+                path, read_only=read_only, wait_seconds=0.2
+            ):
+                pass
+            assert str(lock_path(path)) in str(info.value)
+            assert "\n" not in str(info.value)
+        assert time.monotonic() - started < 3
+    finally:
+        os.close(fd)
+
+
+def test_two_writer_processes_both_land(tmp_path: Path) -> None:
+    path = tmp_path / "w.duckdb"
+    barrier = SPAWN.Barrier(2)
+    # ids 0..109 and 50..159 overlap on 50..109
+    procs = [_start(_writer, str(path), 0, barrier), _start(_writer, str(path), 50, barrier)]
+    for proc in procs:
+        proc.join(60)
+    assert [p.exitcode for p in procs] == [0, 0]
+    _, rows = run_query(path, "SELECT count(*), count(DISTINCT article_id) FROM articles")
+    assert rows == [(160, 160)]
+
+
+def test_reader_waits_for_writer_process(tmp_path: Path) -> None:
+    path = tmp_path / "w.duckdb"
+    holding = SPAWN.Event()
+    proc = _start(_hold_writer, str(path), holding, 1.0)
+    try:
+        assert holding.wait(30)
+        started = time.monotonic()
+        _, rows = run_query(path, "SELECT article_id FROM articles", wait_seconds=20)
+        waited = time.monotonic() - started
+    finally:
+        proc.join(30)
+    assert proc.exitcode == 0
+    assert rows == [("id100",)]  # it saw the writer's commit, so it really waited
+    assert waited > 0.5
+
+
+def test_outside_duckdb_client_is_waited_for(tmp_path: Path) -> None:
+    path = tmp_path / "w.duckdb"
+    with connect(path):
+        pass
+    holding = SPAWN.Event()
+    proc = _start(_hold_raw_duckdb, str(path), holding, 1.5)
+    try:
+        assert holding.wait(30)
+        with pytest.raises(WarehouseBusy, match="another program"), connect(
+            path, wait_seconds=0.2
+        ):
+            pass
+        with connect(path, wait_seconds=20) as con:  # retries until the client lets go
+            assert merge_items(con, _rows(range(3)), run_id="r", now=NOW).inserted == 3
+    finally:
+        proc.join(30)
+    assert proc.exitcode == 0

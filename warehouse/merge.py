@@ -1,0 +1,188 @@
+"""Merging one page's items into `articles`, set-based and in one transaction."""
+
+from __future__ import annotations
+
+import contextlib
+import datetime as dt
+import uuid
+from collections.abc import Sequence
+
+import duckdb
+
+from warehouse.rows import ArticleRow, MergeStats, QuarantineRow
+
+_CHUNK = 500  # rows per multi-row INSERT: few statements, parameter lists of a sane size
+_STAGE = "_merge_stage"
+_ARTICLE_COLS = ("article_id", "source", "url", "title", "published_date", "summary",
+                 "content_hash")
+_QUARANTINE_COLS = ("quarantine_id", "run_id", "source", "page_url", "reason", "title", "url",
+                    "raw_date", "snippet", "quarantined_at")
+
+# The stage has no constraints on purpose: a bad row must fail against `articles` itself,
+# inside the transaction, so the whole merge rolls back.
+_CREATE_STAGE = f"""
+CREATE OR REPLACE TEMP TABLE {_STAGE} (
+    article_id VARCHAR, source VARCHAR, url VARCHAR, title VARCHAR,
+    published_date DATE, summary VARCHAR, content_hash VARCHAR
+)
+"""
+
+_COUNT = f"""
+SELECT
+    count(*) FILTER (WHERE a.article_id IS NULL),
+    count(*) FILTER (WHERE a.article_id IS NOT NULL
+                       AND a.content_hash IS DISTINCT FROM s.content_hash),
+    count(*) FILTER (WHERE a.content_hash = s.content_hash)
+FROM {_STAGE} s LEFT JOIN articles a ON a.article_id = s.article_id
+"""
+
+_KEEP_OLD_VERSIONS = f"""
+INSERT INTO article_versions (article_id, source, url, title, published_date, summary,
+                              content_hash, valid_from, replaced_at, replaced_by_run)
+SELECT a.article_id, a.source, a.url, a.title, a.published_date, a.summary,
+       a.content_hash, a.updated_at, $now, $run_id
+FROM articles a JOIN {_STAGE} s ON a.article_id = s.article_id
+WHERE a.content_hash IS DISTINCT FROM s.content_hash
+"""
+
+# One UPDATE for changed and unchanged rows alike: DuckDB handles a row updated twice in one
+# transaction poorly on tables with a PRIMARY KEY, so each row is touched exactly once.
+# SET expressions see the old values, so `changed` below compares against the stored hash.
+_UPDATE_EXISTING = f"""
+UPDATE articles SET
+    url            = s.url,
+    title          = CASE WHEN articles.content_hash IS DISTINCT FROM s.content_hash
+                          THEN s.title ELSE articles.title END,
+    published_date = CASE WHEN articles.content_hash IS DISTINCT FROM s.content_hash
+                          THEN s.published_date ELSE articles.published_date END,
+    summary        = CASE WHEN articles.content_hash IS DISTINCT FROM s.content_hash
+                          THEN s.summary ELSE articles.summary END,
+    updated_at     = CASE WHEN articles.content_hash IS DISTINCT FROM s.content_hash
+                          THEN $now ELSE articles.updated_at END,
+    content_hash   = s.content_hash,
+    last_seen_at   = $now,
+    last_run_id    = $run_id
+FROM {_STAGE} s
+WHERE articles.article_id = s.article_id
+"""
+
+# After the UPDATE, so rows inserted here are never also updated in this transaction.
+_INSERT_NEW = f"""
+INSERT INTO articles (article_id, source, url, title, published_date, summary, content_hash,
+                      first_seen_at, last_seen_at, updated_at, first_run_id, last_run_id)
+SELECT s.article_id, s.source, s.url, s.title, s.published_date, s.summary, s.content_hash,
+       $now, $now, $now, $run_id, $run_id
+FROM {_STAGE} s
+WHERE NOT EXISTS (SELECT 1 FROM articles a WHERE a.article_id = s.article_id)
+"""
+
+_BUMP_RUN = """
+UPDATE ingest_runs SET
+    pages_fetched     = coalesce(pages_fetched, 0) + 1,
+    items_parsed      = coalesce(items_parsed, 0) + $parsed,
+    items_inserted    = coalesce(items_inserted, 0) + $inserted,
+    items_updated     = coalesce(items_updated, 0) + $updated,
+    items_unchanged   = coalesce(items_unchanged, 0) + $unchanged,
+    items_quarantined = coalesce(items_quarantined, 0) + $quarantined
+WHERE run_id = $run_id
+"""
+
+
+def merge_items(
+    con: duckdb.DuckDBPyConnection,
+    rows: Sequence[ArticleRow],
+    *,
+    run_id: str,
+    now: dt.datetime,
+    quarantined: Sequence[QuarantineRow] = (),
+) -> MergeStats:
+    """Merge one page's rows (and its quarantined items) in one transaction.
+
+    New article_ids are inserted; a changed content_hash moves the stored row into
+    article_versions and updates it; an unchanged one only refreshes last_seen_at,
+    last_run_id and url. Repeated ids in `rows` keep their first occurrence. If
+    `ingest_runs` has `run_id`, its counters move in the same transaction (pages_fetched + 1,
+    items_parsed + len(rows) + len(quarantined), before the in-batch dedupe).
+    Any error rolls everything back and is re-raised.
+    """
+    if now.tzinfo is None or now.utcoffset() is None:
+        raise ValueError("merge_items: `now` must be timezone-aware (UTC)")
+    unique = _first_of_each(rows)
+
+    con.execute("BEGIN TRANSACTION")
+    try:
+        stats = _merge_in_transaction(con, unique, run_id=run_id, now=now,
+                                      quarantined=quarantined)
+        con.execute(
+            _BUMP_RUN,
+            {
+                "parsed": len(rows) + len(quarantined),
+                "inserted": stats.inserted,
+                "updated": stats.updated,
+                "unchanged": stats.unchanged,
+                "quarantined": stats.quarantined,
+                "run_id": run_id,
+            },
+        )
+        con.execute("COMMIT")
+    except BaseException:
+        # The original error is the one worth seeing, not a failed ROLLBACK.
+        with contextlib.suppress(duckdb.Error):
+            con.execute("ROLLBACK")
+        raise
+    return stats
+
+
+def _first_of_each(rows: Sequence[ArticleRow]) -> list[ArticleRow]:
+    seen: dict[str, ArticleRow] = {}
+    for row in rows:
+        seen.setdefault(row.article_id, row)
+    return list(seen.values())
+
+
+def _merge_in_transaction(
+    con: duckdb.DuckDBPyConnection,
+    rows: list[ArticleRow],
+    *,
+    run_id: str,
+    now: dt.datetime,
+    quarantined: Sequence[QuarantineRow],
+) -> MergeStats:
+    inserted = updated = unchanged = 0
+    if rows:
+        con.execute(_CREATE_STAGE)
+        _insert_values(con, _STAGE, _ARTICLE_COLS,
+                       [tuple(getattr(r, c) for c in _ARTICLE_COLS) for r in rows])
+        inserted, updated, unchanged = con.execute(_COUNT).fetchone()  # type: ignore[misc]
+        params = {"now": now, "run_id": run_id}
+        if updated:
+            con.execute(_KEEP_OLD_VERSIONS, params)
+        if updated or unchanged:
+            con.execute(_UPDATE_EXISTING, params)
+        if inserted:
+            con.execute(_INSERT_NEW, params)
+        con.execute(f"DROP TABLE {_STAGE}")
+
+    if quarantined:
+        _insert_values(
+            con, "quarantine", _QUARANTINE_COLS,
+            [(str(uuid.uuid4()), run_id, q.source, q.page_url, q.reason, q.title, q.url,
+              q.raw_date, q.snippet, now) for q in quarantined],
+        )
+    return MergeStats(inserted, updated, unchanged, len(quarantined))
+
+
+def _insert_values(
+    con: duckdb.DuckDBPyConnection,
+    table: str,
+    columns: Sequence[str],
+    values: Sequence[tuple[object, ...]],
+) -> None:
+    """One multi-row INSERT ... VALUES per chunk: executemany would be one statement per row."""
+    placeholder = "(" + ", ".join(["?"] * len(columns)) + ")"
+    column_list = ", ".join(columns)
+    for start in range(0, len(values), _CHUNK):
+        chunk = values[start:start + _CHUNK]
+        sql = (f"INSERT INTO {table} ({column_list}) VALUES "
+               + ", ".join([placeholder] * len(chunk)))
+        con.execute(sql, [value for row in chunk for value in row])

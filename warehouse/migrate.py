@@ -1,0 +1,84 @@
+"""Numbered SQL migrations (warehouse/migrations/NNN_name.sql), applied in order, once each."""
+
+from __future__ import annotations
+
+import contextlib
+import re
+from dataclasses import dataclass
+from importlib import resources
+
+import duckdb
+
+from warehouse.errors import WarehouseError
+
+_FILE_RE = re.compile(r"^(\d+)_([A-Za-z0-9_]+)\.sql$")
+
+_CREATE_LEDGER = """
+CREATE TABLE IF NOT EXISTS schema_migrations (
+    version    INTEGER PRIMARY KEY,
+    name       VARCHAR,
+    applied_at TIMESTAMPTZ
+)
+"""
+
+
+@dataclass(frozen=True)
+class Migration:
+    version: int
+    name: str
+    sql: str
+
+
+def available_migrations() -> list[Migration]:
+    """The migrations shipped with the package, sorted by version."""
+    # importlib.resources, not __file__, so a wheel/zip install finds the files too.
+    folder = resources.files("warehouse").joinpath("migrations")
+    found: dict[int, Migration] = {}
+    for entry in folder.iterdir():
+        match = _FILE_RE.match(entry.name)
+        if not match:
+            continue
+        version = int(match.group(1))
+        if version in found:
+            raise WarehouseError(f"two migrations share version {version}: {entry.name}")
+        found[version] = Migration(version, match.group(2), entry.read_text(encoding="utf-8"))
+    return [found[v] for v in sorted(found)]
+
+
+def apply_migrations(con: duckdb.DuckDBPyConnection) -> list[int]:
+    """Apply the migrations not yet recorded in schema_migrations; return their versions.
+
+    Each migration runs in its own transaction together with its schema_migrations row,
+    so a failed migration leaves neither half-made tables nor a ledger entry behind.
+    Callers must hold the writer lock (connect() does) so two processes never race here.
+    """
+    con.execute(_CREATE_LEDGER)
+    applied = {row[0] for row in con.execute("SELECT version FROM schema_migrations").fetchall()}
+    newly: list[int] = []
+    for migration in available_migrations():
+        if migration.version in applied:
+            continue
+        con.execute("BEGIN TRANSACTION")
+        try:
+            con.execute(migration.sql)
+            con.execute(
+                "INSERT INTO schema_migrations (version, name, applied_at)"
+                " VALUES (?, ?, current_timestamp)",
+                [migration.version, migration.name],
+            )
+            con.execute("COMMIT")
+        except BaseException as exc:
+            _rollback_quietly(con)
+            if isinstance(exc, duckdb.Error):
+                first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+                label = f"{migration.version:03d}_{migration.name}"
+                raise WarehouseError(f"migration {label} failed: {first}") from exc
+            raise
+        newly.append(migration.version)
+    return newly
+
+
+def _rollback_quietly(con: duckdb.DuckDBPyConnection) -> None:
+    # The original error matters more than a failed ROLLBACK (e.g. no transaction left).
+    with contextlib.suppress(duckdb.Error):
+        con.execute("ROLLBACK")
