@@ -1,0 +1,72 @@
+"""`news-ingest serve`: a local Prefect server as its child, both deployments, a triggered backfill."""
+
+from __future__ import annotations
+
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+
+import duckdb
+import httpx
+import pytest
+
+pytestmark = pytest.mark.slow
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def wait_for(check, timeout: float, what: str):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        try:
+            value = check()
+            if value:
+                return value
+        except httpx.HTTPError:
+            pass
+        time.sleep(1)
+    raise AssertionError(f"timed out waiting for {what}")
+
+
+def test_serve_runs_a_backfill_with_parameters_and_stops_its_server(tmp_path, sources_file):
+    port = free_port()
+    api = f"http://127.0.0.1:{port}/api"
+    warehouse = tmp_path / "data" / "warehouse.duckdb"
+    env = {k: v for k, v in os.environ.items() if k != "PREFECT_API_URL"}
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "flows.cli", "--warehouse", str(warehouse), "--sources",
+         str(sources_file), "serve", "--port", str(port)],
+        env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, start_new_session=True)
+    try:
+        def both_deployments():
+            found = {d["name"]: d for d in httpx.post(f"{api}/deployments/filter", json={}).json()}
+            return found if len(found) == 2 else None
+
+        deployments = wait_for(both_deployments, 240, "both deployments")
+        assert deployments["ingest"]["schedules"][0]["schedule"]["cron"] == "0 * * * *"
+        assert deployments["backfill"]["schedules"] == []
+        run = httpx.post(f"{api}/deployments/{deployments['backfill']['id']}/create_flow_run",
+                         json={"parameters": {"source": "mirror", "pages": "1-2"}}).json()
+        def finished():
+            state = httpx.get(f"{api}/flow_runs/{run['id']}").json()["state"]
+            return state if state["type"] in ("COMPLETED", "FAILED", "CRASHED") else None
+
+        state = wait_for(finished, 240, "the backfill run")
+        assert state["type"] == "COMPLETED", state
+    finally:
+        os.killpg(proc.pid, signal.SIGTERM)
+        out = proc.communicate(timeout=60)[0].decode(errors="replace")
+    con = duckdb.connect(str(warehouse), read_only=True)
+    assert con.execute("select count(*) from articles").fetchone() == (20,)
+    con.close()
+    # The server was the serve command's child: it is gone with it.
+    with pytest.raises(httpx.HTTPError):
+        httpx.get(f"{api}/health", timeout=2)
+    assert "ingest/ingest" in out
