@@ -205,9 +205,12 @@ def cmd_demo(args: argparse.Namespace) -> int:
 def cmd_serve(args: argparse.Namespace) -> int:
     _paths(args)
     _prefect_env()
-    from flows.serve import serve
+    from flows.serve import ServeError, serve
 
-    return serve(port=args.port)
+    try:
+        return serve(port=args.port)
+    except ServeError as exc:
+        raise CliError(str(exc)) from None
 
 
 if __name__ == "__main__":

@@ -143,7 +143,10 @@ def _source(path: Path, name: str, table: Any) -> Source:
     if "page_url" in table:
         page_url = table["page_url"]
         _check_url(page_url, fail, "page_url")
-        fields = {f for _, f, _, _ in string.Formatter().parse(page_url) if f is not None}
+        try:
+            fields = {f for _, f, _, _ in string.Formatter().parse(page_url) if f is not None}
+        except ValueError:  # an unbalanced brace
+            fields = set()
         if not fields or fields - {"page", "page_index"}:
             raise fail("page_url", "must contain {page} or {page_index} and no other {...} field")
         kwargs["page_url"] = page_url
@@ -161,7 +164,7 @@ def _source(path: Path, name: str, table: Any) -> Source:
             if not isinstance(tz, str):
                 raise ValueError
             ZoneInfo(tz)
-        except (ValueError, ZoneInfoNotFoundError):
+        except (ValueError, OSError, ZoneInfoNotFoundError):  # "America" is a directory
             raise fail("timezone", f"unknown time zone {tz!r} (e.g. Asia/Shanghai)") from None
         kwargs["timezone"] = tz
 
@@ -185,6 +188,12 @@ def _source(path: Path, name: str, table: Any) -> Source:
 
 
 def _check_url(value: Any, fail: Any, key: str) -> None:
-    parts = urlsplit(value) if isinstance(value, str) else None
-    if parts is None or parts.scheme not in ("http", "https") or not parts.hostname:
+    try:
+        parts = urlsplit(value) if isinstance(value, str) else None
+        ok = parts is not None and parts.scheme in ("http", "https") and bool(parts.hostname)
+        if ok:
+            parts.port  # noqa: B018 (raises ValueError for a port out of range)
+    except ValueError:  # "http://[::1/x", ":99999"
+        ok = False
+    if not ok:
         raise fail(key, f"must be an absolute http(s) URL, got {value!r}")

@@ -25,6 +25,8 @@ log = logging.getLogger("news_ingest.crawl")
 # A backfill walks until the listing ends; this only guards against a listing
 # that never ends (a pager that keeps inventing pages).
 BACKFILL_PAGE_LIMIT = 10_000
+# Pages that failed in a row before a run gives up on the source (a site that is down).
+MAX_FAILED_IN_A_ROW = 3
 
 
 class PlanError(ValueError):
@@ -96,7 +98,7 @@ class PageResult:
     next_url: str | None
     items: int  # items on the page
     stats: MergeStats  # what its merge did (all zero for a page only walked through)
-    oldest: dt.date | None  # oldest dated item on the page
+    newest: dt.date | None  # newest dated item on the page
     newest_items: tuple[tuple[str, str], ...] = ()  # (date, title) of the first few items
 
 
@@ -139,20 +141,20 @@ def process_page(
                          fetched_at=fetched.fetched_at, tz=source.timezone,
                          header_charset=fetched.charset)
     dates = [i.date for i in page.items if i.date]
-    stats = MergeStats()
-    if page_no >= plan.first_page:
-        kept = [i for i in page.items if plan.keeps(i)]
-        rows, bad = to_rows(source.name, source.hosts, fetched.url, kept,
-                            fetched_at=fetched.fetched_at, timezone=source.timezone)
-        # The file is held only for the merge, never while fetching.
-        with connect(warehouse) as con:
-            stats = merge_items(con, rows, run_id=run_id, now=_now(), quarantined=bad)
+    # Pages before the plan's first page are only walked through: nothing merged,
+    # but the merge still counts the page, so ingest_runs agrees with the report.
+    kept = [i for i in page.items if plan.keeps(i)] if page_no >= plan.first_page else []
+    rows, bad = to_rows(source.name, source.hosts, fetched.url, kept,
+                        fetched_at=fetched.fetched_at, timezone=source.timezone)
+    # The file is held only for the merge, never while fetching.
+    with connect(warehouse) as con:
+        stats = merge_items(con, rows, run_id=run_id, now=_now(), quarantined=bad)
     return PageResult(
         url=fetched.url,
         next_url=page.next_url,
         items=len(page.items),
         stats=stats,
-        oldest=min(dates) if dates else None,
+        newest=max(dates) if dates else None,
         newest_items=tuple((i.date.isoformat() if i.date else "", i.title) for i in page.items[:5]),
     )
 
@@ -169,7 +171,7 @@ def crawl(source: Source, plan: Plan, run_id: str, visit: PageVisitor, report: S
     url = source.url_for_page(page_no)
     limit = plan.last_page or (source.max_pages if plan.kind == "ingest" else BACKFILL_PAGE_LIMIT)
     seen: set[str] = set()
-    known_streak = 0
+    known_streak = failed_streak = 0
     while url and page_no <= limit:
         if url in seen:
             log.warning("%s: page %d (%s) was already seen in this run: stopping", source.name,
@@ -179,13 +181,21 @@ def crawl(source: Source, plan: Plan, run_id: str, visit: PageVisitor, report: S
         try:
             result = visit(source, plan, url, page_no, run_id)
         except FetchError as exc:
+            if exc.status == 404 and page_no > 1 and source.page_url:
+                log.info("%s: page %d is not there (404): end of the listing", source.name, page_no)
+                break
             report.pages_failed += 1
+            failed_streak += 1
             report.failures.append(str(exc))
             log.warning("%s page %d failed: %s", source.name, page_no, exc)
+            if failed_streak >= MAX_FAILED_IN_A_ROW:
+                report.failures.append(f"gave up after {failed_streak} failed pages in a row")
+                break
             # Without a page template there is no way past a page that failed.
             page_no += 1
             url = source.url_for_page(page_no) if source.page_url else None
             continue
+        failed_streak = 0
         report.pages_fetched += 1
         report.stats += result.stats
         if not report.newest_items:
@@ -196,7 +206,8 @@ def crawl(source: Source, plan: Plan, run_id: str, visit: PageVisitor, report: S
             known_streak = 0 if result.stats.inserted else known_streak + 1
             if known_streak >= source.stop_after_known_pages:
                 break
-        if plan.since and result.oldest and result.oldest < plan.since:
+        # The whole page is older than the range (a pinned old item alone does not stop it).
+        if plan.since and result.newest and result.newest < plan.since:
             break
         page_no += 1
         url = result.next_url
@@ -232,6 +243,9 @@ def run_source(
     except Exception as exc:  # one broken source must not take the others down
         log.exception("%s: run failed", source.name)
         report.error = f"{type(exc).__name__}: {exc}".splitlines()[0]
+    except BaseException:  # Ctrl-C, Prefect cancellation: recorded, then passed on
+        report.error = "interrupted"
+        raise
     finally:
         if own_fetcher:
             fetcher.close()

@@ -20,22 +20,26 @@ import httpx
 INGEST_CRON = "0 * * * *"
 
 
+class ServeError(RuntimeError):
+    """The local Prefect server could not be started (one line, for the CLI)."""
+
+
 def start_local_server(home: Path, port: int, timeout: float = 120.0) -> subprocess.Popen:
     """A `prefect server start` child on 127.0.0.1:port, once it answers /api/health."""
     home.mkdir(parents=True, exist_ok=True)
     env = dict(os.environ, PREFECT_HOME=str(home))
     env.pop("PREFECT_API_URL", None)
     prefect = Path(sys.executable).parent / "prefect"
-    log = open(home / "server.log", "ab")  # noqa: SIM115 (the child owns it)
-    proc = subprocess.Popen(
-        [str(prefect), "server", "start", "--host", "127.0.0.1", "--port", str(port)],
-        env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True,
-    )
+    with open(home / "server.log", "ab") as log:  # the child keeps its own copy
+        proc = subprocess.Popen(
+            [str(prefect), "server", "start", "--host", "127.0.0.1", "--port", str(port)],
+            env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True,
+        )
     url = f"http://127.0.0.1:{port}/api/health"
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         if proc.poll() is not None:
-            raise RuntimeError(f"prefect server exited ({proc.returncode}); see {home / 'server.log'}")
+            raise ServeError(f"prefect server exited ({proc.returncode}); see {home / 'server.log'}")
         try:
             if httpx.get(url, timeout=2).status_code == 200:
                 return proc
@@ -43,7 +47,7 @@ def start_local_server(home: Path, port: int, timeout: float = 120.0) -> subproc
             pass
         time.sleep(0.5)
     stop_server(proc)
-    raise RuntimeError(f"prefect server did not answer on {url} within {timeout:.0f}s")
+    raise ServeError(f"prefect server did not answer on {url} within {timeout:.0f}s")
 
 
 def stop_server(proc: subprocess.Popen) -> None:

@@ -41,8 +41,14 @@ def run_sources(sources: list[Source], plan: Plan) -> list[SourceReport]:
                       fetcher: Fetcher = fetcher) -> PageResult:
                 return page_task(src, pl, url, page_no, run_id, fetcher, warehouse)
 
-            report = run_source(source, plan, warehouse=warehouse, visit=visit, fetcher=fetcher,
-                                flow_run_id=str(flow_run.id) if flow_run.id else None)
+            try:
+                report = run_source(source, plan, warehouse=warehouse, visit=visit,
+                                    fetcher=fetcher,
+                                    flow_run_id=str(flow_run.id) if flow_run.id else None)
+            except Exception as exc:  # e.g. the warehouse stayed busy: the next source still runs
+                get_run_logger().error("%s: %s", source.name, exc)
+                report = SourceReport(source=source.name, kind=plan.kind, run_id="",
+                                      error=f"{type(exc).__name__}: {exc}".splitlines()[0])
         get_run_logger().info(report.summary())
         reports.append(report)
     return reports

@@ -9,6 +9,7 @@ import argparse
 import datetime as dt
 import json
 import sys
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from parsers import PARSERS, ParseError, parse_listing
 
@@ -39,6 +40,11 @@ def main(argv: list[str] | None = None) -> int:
             body = fh.read()
     except OSError as exc:
         print(f"error: cannot read {args.file}: {exc.strerror}", file=sys.stderr)
+        return 2
+    try:
+        ZoneInfo(args.timezone)
+    except (ValueError, OSError, ZoneInfoNotFoundError):
+        print(f"error: unknown time zone {args.timezone!r} (e.g. Asia/Shanghai)", file=sys.stderr)
         return 2
     if not args.url.startswith(("http://", "https://")):
         print(f"error: --url must be an absolute http(s) URL, got {args.url!r}", file=sys.stderr)

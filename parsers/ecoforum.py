@@ -17,15 +17,18 @@ from parsers.text import link_title, node_text
 def parse(tree: LexborHTMLParser, ctx: PageContext) -> ListingPage:
     items = []
     for block in tree.css("div.news-list li"):
-        link = block.css_first("h3 a[href]") or block.css_first("a.more[href]")
+        heading_link = block.css_first("h3 a")
         heading = block.css_first("h3")
-        title = link_title(link) if link else node_text(heading) if heading else ""
+        # The title is the heading's text, never the "详情" label of the details link.
+        title = link_title(heading_link) if heading_link else node_text(heading) if heading else ""
+        # The first link that is a real http(s) link: the heading's, else "详情".
+        links = (ctx.resolve(a.attributes.get("href")) for a in block.css("h3 a[href], a.more[href]"))
         date_node = block.css_first("span.time")
         raw_date = node_text(date_node) if date_node else None
         summary_node = block.css_first("p.news-summary")
         items.append(Item(
             title=title,
-            url=ctx.resolve(link.attributes.get("href")) if link else None,
+            url=next((u for u in links if u), None),
             date=parse_date(raw_date, ctx.fetched_at, ctx.tz) if raw_date else None,
             summary=(node_text(summary_node) or None) if summary_node else None,
             raw_date=raw_date,

@@ -55,6 +55,10 @@ def test_page_index_template(tmp_path):
     (("[sources.a]", "[sources.A]"), "source names are lower-case"),
     (("[sources.a]", "[source.a]"), "unknown top-level key 'source'"),
     (("delay_seconds = 0.5", "delay_seconds = "), "invalid TOML"),
+    (("list_{page}.html", "list_{page.html"), "[sources.a] page_url: must contain {page}"),
+    (("https://example.org/news/list.html", "http://[::1/list.html"), "start_url: must be an absolute"),
+    (("https://example.org/news/list.html", "http://e.org:99999/l.html"), "start_url: must be an abso"),
+    (("delay_seconds = 0.5", 'timezone = "America"'), "[sources.a] timezone: unknown time zone"),
 ])
 def test_bad_files_name_source_and_key(tmp_path, change, expected):
     path = write(tmp_path, GOOD.replace(*change))

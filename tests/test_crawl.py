@@ -138,6 +138,67 @@ def test_failed_page_makes_the_run_partial_and_a_rerun_completes_it(mirror_serve
     assert rows(warehouse_path) == [(50,)]
 
 
+def test_a_site_that_is_down_is_given_up_on(mirror_server, sources_file, warehouse_path):
+    source = source_of(sources_file)
+    calls = []
+
+    def visit(src, plan, url, page_no, run_id):
+        calls.append(page_no)
+        raise FetchError(url, "HTTP 503", 5, 503)
+
+    report = run_source(source, backfill_plan(since="2020-01-01"), warehouse=warehouse_path,
+                        visit=visit)
+    assert calls == [1, 2, 3] and report.state == "failed"
+    assert "gave up after 3 failed pages in a row" in report.failures[-1]
+
+
+def test_404_past_the_end_of_a_templated_listing_ends_it(mirror_server, sources_file,
+                                                         warehouse_path):
+    source = source_of(sources_file)
+    # Page 21 is the last: the template takes the run to 22, which is not there.
+    report = run_source(source, backfill_plan(pages="22-25"), warehouse=warehouse_path)
+    assert report.state == "completed" and report.pages_fetched == 0
+    assert report.pages_failed == 0 and mirror_server.requests == ["/news/list_22.html"]
+
+
+def test_a_pinned_old_item_does_not_end_a_date_backfill(mirror_server, sources_file,
+                                                        warehouse_path):
+    source = source_of(sources_file)
+    items = mirror_server.mirror.items
+    since, until = items[14].date, items[2].date
+    expected = {i.title for i in items if since <= i.date <= until}
+    mirror_server.mirror.publish("置顶:2019年的旧通知", "旧", dt.date(2019, 5, 1))
+    run_source(source, backfill_plan(since=since, until=until), warehouse=warehouse_path)
+    assert {t for (t,) in rows(warehouse_path, "select title from articles")} == expected
+
+
+def test_an_interrupted_run_is_recorded_as_failed(mirror_server, sources_file, warehouse_path):
+    source = source_of(sources_file)
+
+    def visit(src, plan, url, page_no, run_id):
+        if page_no == 2:
+            raise KeyboardInterrupt
+        with Fetcher(delay=0) as f:
+            return process_page(src, plan, url, page_no, run_id, fetcher=f,
+                                warehouse=warehouse_path)
+
+    with pytest.raises(KeyboardInterrupt):
+        run_source(source, backfill_plan(pages="1-5"), warehouse=warehouse_path, visit=visit)
+    assert rows(warehouse_path, "select state, error, items_inserted from ingest_runs") == [
+        ("failed", "interrupted", 10)]
+
+
+def test_walked_pages_count_the_same_in_the_report_and_ingest_runs(mirror_server, sources_file,
+                                                                  warehouse_path):
+    from dataclasses import replace
+
+    source = replace(source_of(sources_file), page_url=None)
+    report = run_source(source, backfill_plan(pages="3-4"), warehouse=warehouse_path)
+    assert rows(warehouse_path, "select pages_fetched, items_inserted from ingest_runs") == [
+        (report.pages_fetched, 20)]
+    assert report.pages_fetched == 4
+
+
 @pytest.mark.parametrize(("kwargs", "message"), [
     ({"pages": "5-2"}, "need 1 <= first page <= last page"),
     ({"pages": "x"}, "--pages must look like 1-20"),

@@ -89,3 +89,28 @@ def test_parser_cli_bad_input_is_one_line(tmp_path):
                              text=True)
         assert out.returncode != 0
         assert out.stderr.count("\n") == 1 and "Traceback" not in out.stderr
+
+
+def test_title_is_the_heading_and_the_link_the_first_real_one():
+    html = """<div class="news-list"><ul>
+      <li><h3>没有链接的标题</h3><a class="more" href="a/1.html">详情</a>
+          <span class="time">2025-01-08</span></li>
+      <li><h3><a href="javascript:void(0)">脚本链接的标题</a></h3><a class="more" href="a/2.html">详情</a>
+          <span class="time">2025-01-07</span></li>
+    </ul></div>"""
+    page = parse_listing(html.encode(), "https://e.org/news/list.html", parser="ecoforum",
+                         fetched_at=FETCHED)
+    assert [(i.title, i.url) for i in page.items] == [
+        ("没有链接的标题", "https://e.org/news/a/1.html"),
+        ("脚本链接的标题", "https://e.org/news/a/2.html"),
+    ]
+    assert page.next_url is None
+
+
+def test_parser_cli_unknown_timezone_is_one_line(tmp_path):
+    path = tmp_path / "page.html"
+    path.write_bytes(Mirror().render_page(1))
+    out = subprocess.run([sys.executable, "-m", "parsers", str(path), "--url", URL,
+                          "--timezone", "Mars/Base"], capture_output=True, text=True)
+    assert out.returncode == 2 and out.stderr.startswith("error: unknown time zone")
+    assert "Traceback" not in out.stderr

@@ -231,3 +231,21 @@ def test_runs_validate_input(con) -> None:
         finish_run(con, "missing", state="failed", ended_at=T1)
     with pytest.raises(WarehouseError, match="no run"):
         add_page_failure(con, "missing")
+
+
+def test_the_same_bad_item_is_quarantined_once_across_runs(tmp_path):
+    import datetime as dt
+
+    from warehouse import QuarantineRow, connect, merge_items
+
+    bad = QuarantineRow(source="s", page_url="http://e.org/l.html", reason="no title",
+                        title="", url="http://e.org/1.html", raw_date="2025-01-08", snippet="x")
+    other = QuarantineRow(source="s", page_url="http://e.org/l.html", reason="no title",
+                          title="", url="http://e.org/2.html", raw_date=None, snippet="y")
+    now = dt.datetime(2025, 1, 9, tzinfo=dt.UTC)
+    with connect(tmp_path / "w.duckdb") as con:
+        for run in ("r1", "r2", "r3"):
+            stats = merge_items(con, [], run_id=run, now=now, quarantined=[bad, bad, other])
+            assert stats.quarantined == 3
+        assert con.execute("select url, run_id from quarantine order by url").fetchall() == [
+            ("http://e.org/1.html", "r1"), ("http://e.org/2.html", "r1")]

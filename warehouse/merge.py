@@ -20,6 +20,21 @@ _QUARANTINE_COLS = ("quarantine_id", "run_id", "source", "page_url", "reason", "
 
 # The stage has no constraints on purpose: a bad row must fail against `articles` itself,
 # inside the transaction, so the whole merge rolls back.
+_Q_STAGE = "_quarantine_stage"
+_CREATE_QUARANTINE_STAGE = f"CREATE OR REPLACE TEMP TABLE {_Q_STAGE} AS FROM quarantine LIMIT 0"
+# A bad item seen again by the next run is the same quarantine entry, not a new one.
+_INSERT_NEW_QUARANTINE = f"""
+INSERT INTO quarantine
+SELECT s.* FROM {_Q_STAGE} s
+WHERE NOT EXISTS (
+    SELECT 1 FROM quarantine q
+    WHERE q.source IS NOT DISTINCT FROM s.source AND q.reason = s.reason
+      AND q.url IS NOT DISTINCT FROM s.url AND q.title IS NOT DISTINCT FROM s.title
+      AND q.raw_date IS NOT DISTINCT FROM s.raw_date
+)
+QUALIFY row_number() OVER (PARTITION BY s.source, s.reason, s.url, s.title, s.raw_date) = 1
+"""
+
 _CREATE_STAGE = f"""
 CREATE OR REPLACE TEMP TABLE {_STAGE} (
     article_id VARCHAR, source VARCHAR, url VARCHAR, title VARCHAR,
@@ -164,11 +179,14 @@ def _merge_in_transaction(
         con.execute(f"DROP TABLE {_STAGE}")
 
     if quarantined:
+        con.execute(_CREATE_QUARANTINE_STAGE)
         _insert_values(
-            con, "quarantine", _QUARANTINE_COLS,
+            con, _Q_STAGE, _QUARANTINE_COLS,
             [(str(uuid.uuid4()), run_id, q.source, q.page_url, q.reason, q.title, q.url,
               q.raw_date, q.snippet, now) for q in quarantined],
         )
+        con.execute(_INSERT_NEW_QUARANTINE)
+        con.execute(f"DROP TABLE {_Q_STAGE}")
     return MergeStats(inserted, updated, unchanged, len(quarantined))
 
 
