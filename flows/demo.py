@@ -29,7 +29,7 @@ def run_demo(warehouse: Path) -> int:
         "select pages_fetched as pages, items_parsed as parsed, items_inserted as new,"
         " items_updated as updated, items_unchanged as unchanged, state"
         " from ingest_runs where flow_run_id = ?"), [flow_run_id])
-    print(f"\nthis run ({requests} requests to the mirror):")
+    print(f"\nthis run ({requests} request{'s' * (requests != 1)} to the mirror):")
     print(format_rows(cols, rows, "table"))
     _, total = run_query(warehouse, "select count(*) from articles where source = ?", [DEMO_SOURCE])
     print(f"\n{total[0][0]} articles of {DEMO_SOURCE} in {warehouse}; the newest:")

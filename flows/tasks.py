@@ -23,11 +23,7 @@ from warehouse import resolve_path
 @task(name="page", task_run_name="{source.name}-p{page_no}", cache_policy=NO_CACHE)
 def page_task(source: Source, plan: Plan, url: str, page_no: int, run_id: str,
               fetcher: Fetcher, warehouse: Path) -> PageResult:
-    result = process_page(source, plan, url, page_no, run_id, fetcher=fetcher, warehouse=warehouse)
-    s = result.stats
-    get_run_logger().info("%s page %d: %d items, %d new, %d updated, %d unchanged", source.name,
-                          page_no, result.items, s.inserted, s.updated, s.unchanged)
-    return result
+    return process_page(source, plan, url, page_no, run_id, fetcher=fetcher, warehouse=warehouse)
 
 
 def run_sources(sources: list[Source], plan: Plan) -> list[SourceReport]:
@@ -39,7 +35,14 @@ def run_sources(sources: list[Source], plan: Plan) -> list[SourceReport]:
                      delay=source.delay_seconds) as fetcher:
             def visit(src: Source, pl: Plan, url: str, page_no: int, run_id: str,
                       fetcher: Fetcher = fetcher) -> PageResult:
-                return page_task(src, pl, url, page_no, run_id, fetcher, warehouse)
+                result = page_task(src, pl, url, page_no, run_id, fetcher, warehouse)
+                # One line per page, from the flow run (task runs log at WARNING only).
+                s = result.stats
+                get_run_logger().info(
+                    "%s page %d: %d items, %d new, %d updated, %d unchanged%s", src.name, page_no,
+                    result.items, s.inserted, s.updated, s.unchanged,
+                    f", {s.quarantined} quarantined" if s.quarantined else "")
+                return result
 
             try:
                 report = run_source(source, plan, warehouse=warehouse, visit=visit,
