@@ -29,7 +29,7 @@ def wait_for(check, timeout: float, what: str):
             value = check()
             if value:
                 return value
-        except httpx.HTTPError:
+        except (httpx.HTTPError, KeyError, TypeError):  # not up yet, or a transient 503 body
             pass
         time.sleep(1)
     raise AssertionError(f"timed out waiting for {what}")
@@ -46,14 +46,22 @@ def test_serve_runs_a_backfill_with_parameters_and_stops_its_server(tmp_path, so
         env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, start_new_session=True)
     try:
         def both_deployments():
-            found = {d["name"]: d for d in httpx.post(f"{api}/deployments/filter", json={}).json()}
+            resp = httpx.post(f"{api}/deployments/filter", json={})
+            found = {d["name"]: d for d in resp.json()} if resp.status_code == 200 else {}
             return found if len(found) == 2 else None
 
         deployments = wait_for(both_deployments, 240, "both deployments")
         assert deployments["ingest"]["schedules"][0]["schedule"]["cron"] == "0 * * * *"
         assert deployments["backfill"]["schedules"] == []
-        run = httpx.post(f"{api}/deployments/{deployments['backfill']['id']}/create_flow_run",
-                         json={"parameters": {"source": "mirror", "pages": "1-2"}}).json()
+        def create_run():
+            resp = httpx.post(
+                f"{api}/deployments/{deployments['backfill']['id']}/create_flow_run",
+                json={"parameters": {"source": "mirror", "pages": "1-2"}})
+            # A busy local server (SQLite) answers 503 for a moment: ask again.
+            assert resp.status_code in (201, 503), resp.text
+            return resp.json() if resp.status_code == 201 else None
+
+        run = wait_for(create_run, 120, "the flow run to be created")
         def finished():
             state = httpx.get(f"{api}/flow_runs/{run['id']}").json()["state"]
             return state if state["type"] in ("COMPLETED", "FAILED", "CRASHED") else None
