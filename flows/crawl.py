@@ -11,14 +11,14 @@ import logging
 import re
 import uuid
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 from flows.config import Source
 from flows.fetch import Fetcher, FetchError
 from flows.rows import to_rows
 from parsers import Item, parse_listing
-from warehouse import MergeStats, connect, finish_run, merge_items, start_run
+from warehouse import MergeStats, connect, finish_run, last_run_state, merge_items, start_run
 
 log = logging.getLogger("news_ingest.crawl")
 
@@ -42,6 +42,9 @@ class Plan:
     last_page: int | None = None
     since: dt.date | None = None
     until: dt.date | None = None
+    # A scheduled run after one that did not complete walks on to max_pages without
+    # the early stop, so the pages that failed last time are fetched again.
+    catch_up: bool = False
 
     def keeps(self, item: Item) -> bool:
         """Date-range backfills keep items in the range (and undated ones on the pages walked)."""
@@ -53,7 +56,7 @@ class Plan:
 
     def describe(self) -> str:
         if self.kind == "ingest":
-            return "incremental"
+            return "incremental, catching up" if self.catch_up else "incremental"
         if self.since:
             return f"dates {self.since}..{self.until or 'today'}"
         return f"pages {self.first_page}-{self.last_page}"
@@ -202,7 +205,7 @@ def crawl(source: Source, plan: Plan, run_id: str, visit: PageVisitor, report: S
             report.newest_items = list(result.newest_items)
         if result.items == 0:
             break
-        if plan.kind == "ingest":
+        if plan.kind == "ingest" and not plan.catch_up:
             known_streak = 0 if result.stats.inserted else known_streak + 1
             if known_streak >= source.stop_after_known_pages:
                 break
@@ -230,6 +233,11 @@ def run_source(
     run_id = str(uuid.uuid4())
     report = SourceReport(source=source.name, kind=plan.kind, run_id=run_id)
     with connect(warehouse) as con:
+        if plan.kind == "ingest" and last_run_state(con, source.name, "ingest") not in (
+            None, "completed",
+        ):
+            log.info("%s: the last scheduled run did not complete: catching up", source.name)
+            plan = replace(plan, catch_up=True)
         start_run(con, run_id=run_id, flow_run_id=flow_run_id, kind=plan.kind,
                   source=source.name, started_at=_now())
     own_fetcher = fetcher is None

@@ -86,7 +86,8 @@ class Fetcher:
         self.max_retries = max_retries
         self.delay = delay
         self.throttle = throttle
-        self._wait = wait_exponential_jitter(initial=backoff_initial, max=backoff_max)
+        self._wait = wait_exponential_jitter(initial=backoff_initial, max=backoff_max,
+                                             jitter=backoff_initial)
         self._client = httpx.Client(
             timeout=httpx.Timeout(timeout),
             follow_redirects=True,

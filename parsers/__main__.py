@@ -14,9 +14,11 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from parsers import PARSERS, ParseError, parse_listing
 
 
-def _today(value: str) -> dt.datetime:
-    """A date (midnight UTC) or an ISO datetime (naive = UTC)."""
+def _today(value: str) -> dt.date | dt.datetime:
+    """An ISO date, or an ISO datetime (naive = UTC)."""
     try:
+        if len(value.strip()) == 10:
+            return dt.date.fromisoformat(value.strip())
         moment = dt.datetime.fromisoformat(value)
     except ValueError:
         raise argparse.ArgumentTypeError(
@@ -25,13 +27,21 @@ def _today(value: str) -> dt.datetime:
     return moment if moment.tzinfo else moment.replace(tzinfo=dt.UTC)
 
 
+def fetch_moment(today: dt.date | dt.datetime | None, tz: str) -> dt.datetime | None:
+    """A bare date means noon of that day in the site's zone, so it stays that local day."""
+    if today is None or isinstance(today, dt.datetime):
+        return today
+    return dt.datetime.combine(today, dt.time(12), ZoneInfo(tz))
+
+
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(prog="python -m parsers", description=__doc__.split("\n\n")[1])
     ap.add_argument("file", help="a saved listing page (HTML)")
     ap.add_argument("--url", required=True, help="the URL the page was fetched from")
     ap.add_argument("--parser", default="ecoforum", choices=sorted(PARSERS))
     ap.add_argument("--today", type=_today, default=None,
-                    help="when the page was fetched (default: now)")
+                    help="when the page was fetched: a date (that local day) or a datetime"
+                         " (default: now)")
     ap.add_argument("--timezone", default="Asia/Shanghai", help="the site's local time zone")
     ap.add_argument("--next", action="store_true", help='print {"items": [...], "next_url": ...}')
     args = ap.parse_args(argv)
@@ -50,7 +60,8 @@ def main(argv: list[str] | None = None) -> int:
         print(f"error: --url must be an absolute http(s) URL, got {args.url!r}", file=sys.stderr)
         return 2
     try:
-        page = parse_listing(body, args.url, parser=args.parser, fetched_at=args.today,
+        page = parse_listing(body, args.url, parser=args.parser,
+                             fetched_at=fetch_moment(args.today, args.timezone),
                              tz=args.timezone)
     except (ParseError, ValueError) as exc:
         print(f"error: {exc}", file=sys.stderr)

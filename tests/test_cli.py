@@ -117,3 +117,17 @@ def test_demo_twice_loads_the_seed_items_once(tmp_path):
     second = cli("demo", "--warehouse", str(warehouse), env=env, timeout=600)
     assert second.returncode == 0, second.stderr[-2000:]
     assert cli("--warehouse", str(warehouse), "query", "select count(*) from articles").stdout == total
+
+
+def test_report_exits_1_unless_the_run_completed(loaded, capsys):
+    from types import SimpleNamespace
+
+    from flows.cli import _report
+
+    def state(completed: bool):
+        return SimpleNamespace(state_details=SimpleNamespace(flow_run_id="none"),
+                               is_completed=lambda: completed, message="mirror: partial")
+
+    assert _report(state(True), loaded) == 0
+    assert _report(state(False), loaded) == 1
+    assert "error: run did not complete: mirror: partial" in capsys.readouterr().err

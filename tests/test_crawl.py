@@ -212,3 +212,71 @@ def test_walked_pages_count_the_same_in_the_report_and_ingest_runs(mirror_server
 def test_bad_backfill_ranges(kwargs, message):
     with pytest.raises(PlanError, match=message):
         backfill_plan(**kwargs)
+
+
+def test_a_scheduled_run_after_a_partial_one_catches_up(mirror_server, sources_file,
+                                                        warehouse_path):
+    source = source_of(sources_file)
+    broken = {3}
+
+    def visit(src, plan, url, page_no, run_id):
+        if page_no in broken:
+            raise FetchError(url, "HTTP 503", 5, 503)
+        with Fetcher(delay=0) as f:
+            return process_page(src, plan, url, page_no, run_id, fetcher=f,
+                                warehouse=warehouse_path)
+
+    first = run_source(source, Plan(), warehouse=warehouse_path, visit=visit)
+    assert first.state == "partial" and rows(warehouse_path) == [(200,)]
+    broken.clear()
+    second = run_source(source, Plan(), warehouse=warehouse_path, visit=visit)
+    # Nothing new on page 1, but the last run was partial: it walks on and finds page 3.
+    assert second.state == "completed" and second.stats.inserted == 10
+    assert rows(warehouse_path) == [(210,)]
+    third = run_source(source, Plan(), warehouse=warehouse_path, visit=visit)
+    assert third.pages_fetched == 1  # back to the early stop
+
+
+def test_stop_after_known_pages_is_configurable(mirror_server, sources_file, warehouse_path):
+    from dataclasses import replace
+
+    source = replace(source_of(sources_file), stop_after_known_pages=2)
+    run_source(source, Plan(kind="backfill", last_page=5), warehouse=warehouse_path)
+    before = len(mirror_server.requests)
+    report = run_source(source, Plan(), warehouse=warehouse_path)
+    assert len(mirror_server.requests) - before == 2 and report.pages_fetched == 2
+
+
+def test_a_pager_that_loops_back_stops_the_crawl(mirror_server, sources_file, warehouse_path):
+    from flows.crawl import PageResult
+    from warehouse import MergeStats
+
+    source = source_of(sources_file)
+    visited = []
+
+    def visit(src, plan, url, page_no, run_id):
+        visited.append(url)
+        nxt = src.url_for_page(2) if page_no == 1 else src.url_for_page(1)
+        return PageResult(url=url, next_url=nxt, items=10, stats=MergeStats(inserted=10),
+                          newest=None)
+
+    report = run_source(source, backfill_plan(pages="1-50"), warehouse=warehouse_path, visit=visit)
+    assert visited == [source.url_for_page(1), source.url_for_page(2)]
+    assert report.state == "completed"
+
+
+def test_identity_survives_the_mirror_moving_to_another_port(sources_file, warehouse_path,
+                                                            mirror_server, tmp_path):
+    from flows.mirror import Mirror, MirrorServer
+
+    plan = Plan(kind="backfill", last_page=2)
+    run_source(source_of(sources_file), plan, warehouse=warehouse_path)
+    with MirrorServer(Mirror()) as other:
+        moved = tmp_path / "moved.toml"
+        moved.write_text(other.source_toml("mirror"), encoding="utf-8")
+        report = run_source(load_sources(moved)["mirror"], plan, warehouse=warehouse_path)
+        assert (report.stats.inserted, report.stats.updated, report.stats.unchanged) == (0, 0, 20)
+        assert rows(warehouse_path, "select count(*) from article_versions") == [(0,)]
+        # The stored link follows the site to where it is now.
+        assert rows(warehouse_path, f"select count(*) from articles where url like"
+                                    f" '{other.base_url}%'") == [(20,)]

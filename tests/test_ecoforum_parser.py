@@ -15,6 +15,28 @@ URL = "http://news.example.org/news/list.html"
 FETCHED = dt.datetime(2025, 1, 9, 2, 0, tzinfo=dt.UTC)
 
 
+# The ten items of the real page (shared/seed/listing-page.txt), as a reader sees them.
+REAL_PAGE = [
+    ("生态环境部气候司相关负责人就《产品碳足迹核算标准编制工作指引》答记者问", "2025-01-08"),
+    ("六载砥砺凝聚国际共识,引领共建地球生命共同体", "2024-12-31"),
+    ("204亿!财政部提前下达2025年大气污染防治资金预算", "2024-12-24"),
+    ("生态环境部部长黄润秋会见法国议员代表团", "2024-12-24"),
+    ("【IUCN报告系列】恢复生态系统,降低干旱风险", "2024-12-19"),
+    ("媒体纵览 | 创新交流合作机制 打造绿色丝绸之路“智”基石(新华社)", "2024-12-19"),
+    ("生态环境部气候司相关负责人就《煤层气(煤矿瓦斯)排放标准》答记者问", "2024-12-12"),
+    ("生态环境部部长黄润秋会见巴基斯坦旁遮普省首席部长玛里雅姆", "2024-12-12"),
+    ("绿色丝路与国际合作暨“一带一路”生态环保大数据服务平台国际研讨会在广州举办", "2024-12-10"),
+    ("生态环境部部长黄润秋会见瑙鲁教育、气候变化、土地管理部长阿皮", "2024-12-10"),
+]
+
+
+def test_page_one_is_the_real_page():
+    page = parse_listing(Mirror().render_page(1), URL, parser="ecoforum", fetched_at=FETCHED)
+    assert [(i.title, i.date.isoformat()) for i in page.items] == REAL_PAGE
+    assert page.items[3].summary.startswith("12月19日,生态环境部部长黄润秋在京会见法国参议院")
+    assert page.items[9].summary.endswith("双方围绕应对气候变化领域合作等议题进行深入交流。")
+
+
 def test_page_one_holds_the_ten_seed_items_in_order():
     mirror = Mirror()
     page = parse_listing(mirror.render_page(1), URL, parser="ecoforum", fetched_at=FETCHED)
@@ -114,3 +136,14 @@ def test_parser_cli_unknown_timezone_is_one_line(tmp_path):
                           "--timezone", "Mars/Base"], capture_output=True, text=True)
     assert out.returncode == 2 and out.stderr.startswith("error: unknown time zone")
     assert "Traceback" not in out.stderr
+
+
+def test_parser_cli_today_resolves_month_day_dates(tmp_path):
+    path = tmp_path / "page.html"
+    path.write_text('<div class="news-list"><ul><li><h3><a href="a/1.html">标题</a></h3>'
+                    '<span class="time">[01-08]</span></li></ul></div>', encoding="utf-8")
+    for today, expected in (("2025-01-05", "2024-01-08"), ("2025-01-08", "2025-01-08"),
+                            ("2025-01-07T16:30:00+00:00", "2025-01-08")):  # 00:30 in Shanghai
+        out = subprocess.run([sys.executable, "-m", "parsers", str(path), "--url", URL,
+                              "--today", today], capture_output=True, text=True, check=True)
+        assert json.loads(out.stdout)[0]["date"] == expected, today

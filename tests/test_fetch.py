@@ -121,3 +121,21 @@ def test_throttle_spaces_requests_to_one_host():
         throttle.wait("h", 0.05)
         clock.append(time.monotonic())
     assert clock[1] - clock[0] >= 0.045 and clock[2] - clock[1] >= 0.045
+
+
+def test_the_fetcher_keeps_the_delay_between_requests_to_a_host(serve):
+    srv = serve({})
+    with Fetcher(delay=0.3, timeout=5, throttle=HostThrottle()) as f:
+        start = time.monotonic()
+        for path in ("/1", "/2", "/3"):
+            f.get(srv.url(path))
+        assert time.monotonic() - start >= 0.58
+
+
+def test_backoff_waits_grow_between_attempts(serve):
+    srv = serve({"/slow": [503, 503, 503]})
+    with Fetcher(delay=0, timeout=5, backoff_initial=0.2, backoff_max=5, max_retries=3) as f:
+        start = time.monotonic()
+        f.get(srv.url("/slow"))
+        # 0.2 + 0.4 + 0.8 s of backoff at the least (jitter only adds).
+        assert time.monotonic() - start >= 1.38

@@ -9,7 +9,7 @@ from warehouse.merge import merge_items
 from warehouse.migrate import apply_migrations
 from warehouse.query import export_parquet, format_rows, run_query
 from warehouse.rows import ArticleRow, MergeStats, QuarantineRow, RunFigures
-from warehouse.runs import add_page_failure, finish_run, get_run, start_run
+from warehouse.runs import add_page_failure, finish_run, get_run, last_run_state, start_run
 
 __all__ = [
     "ArticleRow",
@@ -26,6 +26,7 @@ __all__ = [
     "finish_run",
     "format_rows",
     "get_run",
+    "last_run_state",
     "merge_items",
     "resolve_path",
     "run_query",

@@ -85,3 +85,16 @@ def get_run(con: duckdb.DuckDBPyConnection, run_id: str) -> RunFigures | None:
     columns = [d[0] for d in cur.description]
     values = dict(zip(columns, row, strict=True))
     return RunFigures(**{name: values[name] for name in RunFigures.__dataclass_fields__})
+
+
+def last_run_state(con: duckdb.DuckDBPyConnection, source: str, kind: str) -> str | None:
+    """State of the source's most recent run of this kind; None if it never ran.
+
+    A scheduled run uses it to catch up after a run that did not complete.
+    """
+    row = con.execute(
+        "SELECT state FROM ingest_runs WHERE source = ? AND kind = ?"
+        " ORDER BY started_at DESC LIMIT 1",
+        [source, kind],
+    ).fetchone()
+    return row[0] if row else None
