@@ -39,6 +39,7 @@ class Source:
     enabled: bool = True
     # Scheduled runs stop after this many pages in a row brought nothing new.
     stop_after_known_pages: int = 1
+    user_agent: str | None = None  # default: the project's own, or $NEWS_INGEST_USER_AGENT
     selectors: dict[str, str] = field(default_factory=dict)
 
     @property
@@ -66,7 +67,7 @@ _NUMBERS: dict[str, tuple[tuple[type, ...], Any, str]] = {
     "stop_after_known_pages": ((int,), lambda v: v >= 1, "a whole number >= 1"),
 }
 _KNOWN_KEYS = {"start_url", "parser", "timezone", "page_url", "obey_robots", "enabled",
-               "selectors", *_NUMBERS}
+               "selectors", "user_agent", *_NUMBERS}
 
 
 def resolve_sources_path(cli_value: str | None = None) -> Path:
@@ -174,6 +175,12 @@ def _source(path: Path, name: str, table: Any) -> Source:
             if isinstance(value, bool) or not isinstance(value, types) or not ok(value):
                 raise fail(key, f"must be {wants}, got {value!r}")
             kwargs[key] = value
+
+    if "user_agent" in table:
+        ua = table["user_agent"]
+        if not isinstance(ua, str) or not ua.strip() or "\n" in ua:
+            raise fail("user_agent", "must be a non-empty one-line string")
+        kwargs["user_agent"] = ua.strip()
 
     if "selectors" in table:
         sel = table["selectors"]

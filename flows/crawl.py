@@ -15,9 +15,10 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 from flows.config import Source
-from flows.fetch import Fetcher, FetchError
+from flows.fetch import Blocked, Disallowed, Fetcher, FetchError
 from flows.rows import to_rows
 from parsers import Item, parse_listing
+from parsers.urls import host_of
 from warehouse import MergeStats, connect, finish_run, last_run_state, merge_items, start_run
 
 log = logging.getLogger("news_ingest.crawl")
@@ -112,6 +113,7 @@ class SourceReport:
     run_id: str
     pages_fetched: int = 0
     pages_failed: int = 0
+    pages_skipped: int = 0  # disallowed by robots.txt
     stats: MergeStats = field(default_factory=MergeStats)
     failures: list[str] = field(default_factory=list)
     error: str | None = None
@@ -174,6 +176,7 @@ def crawl(source: Source, plan: Plan, run_id: str, visit: PageVisitor, report: S
     url = source.url_for_page(page_no)
     limit = plan.last_page or (source.max_pages if plan.kind == "ingest" else BACKFILL_PAGE_LIMIT)
     seen: set[str] = set()
+    hosts = {host_of(h) for h in source.hosts}
     known_streak = failed_streak = 0
     while url and page_no <= limit:
         if url in seen:
@@ -183,6 +186,18 @@ def crawl(source: Source, plan: Plan, run_id: str, visit: PageVisitor, report: S
         seen.add(url)
         try:
             result = visit(source, plan, url, page_no, run_id)
+        except Blocked as exc:
+            # Retrying or paging on would only hammer a site that refuses us.
+            report.error = f"{exc}"
+            log.error("%s: %s", source.name, exc)
+            break
+        except Disallowed as exc:
+            report.pages_skipped += 1
+            report.failures.append(str(exc))
+            log.warning("%s page %d: %s", source.name, page_no, exc)
+            page_no += 1
+            url = source.url_for_page(page_no) if source.page_url else None
+            continue
         except FetchError as exc:
             if exc.status == 404 and page_no > 1 and source.page_url:
                 log.info("%s: page %d is not there (404): end of the listing", source.name, page_no)
@@ -214,6 +229,10 @@ def crawl(source: Source, plan: Plan, run_id: str, visit: PageVisitor, report: S
             break
         page_no += 1
         url = result.next_url
+        if url and host_of(url) not in hosts:
+            log.warning("%s: next page %s is on another host: not followed", source.name, url)
+            report.failures.append(f"next page link to another host not followed: {url}")
+            break
 
 
 def run_source(
@@ -241,8 +260,7 @@ def run_source(
         start_run(con, run_id=run_id, flow_run_id=flow_run_id, kind=plan.kind,
                   source=source.name, started_at=_now())
     own_fetcher = fetcher is None
-    fetcher = fetcher or Fetcher(timeout=source.timeout_seconds, max_retries=source.max_retries,
-                                 delay=source.delay_seconds)
+    fetcher = fetcher or Fetcher.for_source(source)
     if visit is None:
         def visit(src: Source, pl: Plan, url: str, page_no: int, rid: str) -> PageResult:
             return process_page(src, pl, url, page_no, rid, fetcher=fetcher, warehouse=warehouse)

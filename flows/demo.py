@@ -23,7 +23,7 @@ def run_demo(warehouse: Path) -> int:
         os.environ["NEWS_INGEST_SOURCES"] = str(sources_file)
         print(f"mirror of the Eco Forum news listing at {server.start_url}")
         state = ingest(sources=[DEMO_SOURCE], return_state=True)
-        requests = len(server.requests)
+        requests = len(server.page_requests)
     flow_run_id = str(state.state_details.flow_run_id)
     cols, rows = run_query(warehouse, (
         "select pages_fetched as pages, items_parsed as parsed, items_inserted as new,"

@@ -1,35 +1,56 @@
-"""HTTP fetching: httpx with timeouts, tenacity retries, a per-host delay."""
+"""HTTP fetching that is polite to sites and survives their faults.
+
+httpx with connect/read timeouts, tenacity retries (transport errors, timeouts, truncated
+bodies, 429/500/502/503/504) with exponential backoff, jitter and Retry-After, redirects
+followed by hand so they stay on the source's hosts, a streamed body-size cap,
+conditional GET, robots.txt, and the per-host limits of ``flows.politeness``.
+"""
 
 from __future__ import annotations
 
 import datetime as dt
-import threading
-import time
+import email.utils
+import os
+import re
+from collections.abc import Iterable
 from dataclasses import dataclass
 from email.message import Message
-from urllib.parse import urlsplit
+from urllib.parse import urljoin, urlsplit
 
 import httpx
-from tenacity import (
-    RetryError,
-    Retrying,
-    retry_if_exception,
-    stop_after_attempt,
-    wait_exponential_jitter,
-)
+from tenacity import RetryCallState, RetryError, Retrying, retry_if_exception, stop_after_attempt
+from tenacity.wait import wait_exponential_jitter
 
-USER_AGENT = "news-ingest/0.1 (+https://github.com/news-ingest; listing crawler)"
+from flows.politeness import LIMITER, HostLimiter, RobotsCache
+from parsers.urls import host_of
+
+USER_AGENT = "news-ingest/0.1 (listing crawler; +https://pypi.org/project/news-ingest/)"
 RETRY_STATUSES = {429, 500, 502, 503, 504}
+BLOCKED_STATUSES = {403, 412}
+MAX_REDIRECTS = 5
+DEFAULT_MAX_BYTES = 10 * 1024 * 1024
+# Markers of the JavaScript cookie challenges some (government) sites answer robots with.
+_CHALLENGE = re.compile(
+    rb"__jsl_clearance|acw_sc__v2|_waf_|yunsuo_session|cdn-cgi/challenge-platform|"
+    rb"<title>\s*Just a moment|document\.cookie\s*=.{0,400}?(?:location|reload)",
+    re.IGNORECASE | re.DOTALL,
+)
 
 
 @dataclass(frozen=True)
 class FetchedPage:
     url: str  # final URL after redirects
-    status: int
-    body: bytes
+    status: int  # 200, or 304 when the stored validators still hold
+    body: bytes  # empty for a 304
     fetched_at: dt.datetime  # UTC
     charset: str | None  # from the Content-Type header
     attempts: int
+    etag: str | None = None
+    last_modified: str | None = None
+
+    @property
+    def not_modified(self) -> bool:
+        return self.status == 304
 
 
 class FetchError(Exception):
@@ -40,37 +61,30 @@ class FetchError(Exception):
         self.url, self.reason, self.attempts, self.status = url, reason, attempts, status
 
 
-class _RetryableStatus(Exception):
-    def __init__(self, status: int) -> None:
+class Blocked(FetchError):
+    """The site refuses us (403/412 or a JavaScript challenge page): not an outage, not a parse bug."""
+
+
+class Disallowed(FetchError):
+    """robots.txt disallows the page: skipped, not fetched."""
+
+
+class _Retryable(Exception):
+    def __init__(self, status: int, retry_after: float | None) -> None:
         super().__init__(f"HTTP {status}")
-        self.status = status
+        self.status, self.retry_after = status, retry_after
 
 
 def _retryable(exc: BaseException) -> bool:
-    return isinstance(exc, httpx.TransportError | _RetryableStatus)
-
-
-class HostThrottle:
-    """Least time between two requests to one host, shared by every fetcher in the process."""
-
-    def __init__(self) -> None:
-        self._lock = threading.Lock()
-        self._next_slot: dict[str, float] = {}
-
-    def wait(self, host: str, delay: float) -> None:
-        with self._lock:
-            now = time.monotonic()
-            slot = max(now, self._next_slot.get(host, now))
-            self._next_slot[host] = slot + delay
-        if slot > now:
-            time.sleep(slot - now)
-
-
-THROTTLE = HostThrottle()
+    return isinstance(exc, httpx.TransportError | _Retryable)
 
 
 class Fetcher:
-    """GET listing pages for one source, politely and with retries."""
+    """GET listing pages for one source, politely and with retries.
+
+    ``allowed_hosts``: redirects may only lead to these (compared without ``www.`` and
+    port); None allows any host.
+    """
 
     def __init__(
         self,
@@ -78,22 +92,43 @@ class Fetcher:
         timeout: float = 30.0,
         max_retries: int = 4,
         delay: float = 1.0,
-        user_agent: str = USER_AGENT,
+        concurrency: int = 2,
+        user_agent: str | None = None,
+        allowed_hosts: Iterable[str] | None = None,
+        obey_robots: bool = False,
+        robots: RobotsCache | None = None,
+        max_bytes: int = DEFAULT_MAX_BYTES,
         backoff_initial: float = 0.5,
         backoff_max: float = 30.0,
-        throttle: HostThrottle = THROTTLE,
+        max_retry_after: float = 120.0,
+        limiter: HostLimiter = LIMITER,
     ) -> None:
         self.max_retries = max_retries
         self.delay = delay
-        self.throttle = throttle
-        self._wait = wait_exponential_jitter(initial=backoff_initial, max=backoff_max,
-                                             jitter=backoff_initial)
+        self.concurrency = concurrency
+        self.user_agent = user_agent or os.environ.get("NEWS_INGEST_USER_AGENT") or USER_AGENT
+        self.allowed_hosts = {host_of(h) for h in allowed_hosts} if allowed_hosts is not None else None
+        self.obey_robots = obey_robots
+        self.robots = robots or RobotsCache()
+        self.max_bytes = max_bytes
+        self.max_retry_after = max_retry_after
+        self.limiter = limiter
+        self._backoff = wait_exponential_jitter(initial=backoff_initial, max=backoff_max,
+                                                jitter=backoff_initial)
         self._client = httpx.Client(
             timeout=httpx.Timeout(timeout),
-            follow_redirects=True,
-            max_redirects=5,
-            headers={"User-Agent": user_agent, "Accept": "text/html,*/*;q=0.8"},
+            follow_redirects=False,  # by hand, to keep them on the source's hosts
+            headers={"User-Agent": self.user_agent, "Accept": "text/html,*/*;q=0.8"},
         )
+
+    @classmethod
+    def for_source(cls, source: object, **kwargs: object) -> Fetcher:
+        """A fetcher with a source's settings (flows.config.Source)."""
+        s = source
+        return cls(timeout=s.timeout_seconds, max_retries=s.max_retries,  # type: ignore[attr-defined]
+                   delay=s.delay_seconds, concurrency=s.concurrency,  # type: ignore[attr-defined]
+                   obey_robots=s.obey_robots, allowed_hosts=s.hosts,  # type: ignore[attr-defined]
+                   user_agent=s.user_agent, **kwargs)  # type: ignore[attr-defined,arg-type]
 
     def __enter__(self) -> Fetcher:
         return self
@@ -104,43 +139,127 @@ class Fetcher:
     def close(self) -> None:
         self._client.close()
 
-    def get(self, url: str) -> FetchedPage:
-        """The page, or FetchError once the retries are spent or the answer is final (404...)."""
+    def get(self, url: str, *, etag: str | None = None, last_modified: str | None = None) -> FetchedPage:
+        """The page (or a 304 when ``etag``/``last_modified`` still hold), else FetchError."""
+        if self.obey_robots and not self._robots_allow(url):
+            raise Disallowed(url, "disallowed by robots.txt: skipped", 0)
+        conditional = {}
+        if etag:
+            conditional["If-None-Match"] = etag
+        if last_modified:
+            conditional["If-Modified-Since"] = last_modified
         attempts = 0
 
         def attempt() -> FetchedPage:
             nonlocal attempts
             attempts += 1
-            self.throttle.wait(urlsplit(url).hostname or "", self.delay)
-            resp = self._client.get(url)
-            if resp.status_code in RETRY_STATUSES:
-                raise _RetryableStatus(resp.status_code)
-            if resp.status_code >= 400:
-                raise FetchError(url, f"HTTP {resp.status_code}", attempts, resp.status_code)
-            return FetchedPage(
-                url=str(resp.url),
-                status=resp.status_code,
-                body=resp.content,
-                fetched_at=dt.datetime.now(dt.UTC),
-                charset=_charset(resp.headers.get("content-type")),
-                attempts=attempts,
-            )
+            return self._attempt(url, conditional, attempts)
 
-        retrying = Retrying(
-            retry=retry_if_exception(_retryable),
-            stop=stop_after_attempt(self.max_retries + 1),
-            wait=self._wait,
-            reraise=False,
-        )
+        retrying = Retrying(retry=retry_if_exception(_retryable),
+                            stop=stop_after_attempt(self.max_retries + 1),
+                            wait=self._wait, reraise=False)
         try:
             return retrying(attempt)
         except RetryError as exc:
             last = exc.last_attempt.exception()
-            status = last.status if isinstance(last, _RetryableStatus) else None
-            reason = str(last) if isinstance(last, _RetryableStatus) else _describe(last)
-            raise FetchError(url, reason, attempts, status) from None
-        except httpx.HTTPError as exc:  # not retryable (e.g. too many redirects, bad URL)
+            if isinstance(last, _Retryable):
+                raise FetchError(url, str(last), attempts, last.status) from None
+            raise FetchError(url, _describe(last), attempts) from None
+        except httpx.HTTPError as exc:  # not retryable (an invalid URL, say)
             raise FetchError(url, _describe(exc), attempts) from None
+
+    def get_text(self, url: str) -> tuple[int, str]:
+        """Status and text of a small resource (robots.txt), politely, without retries."""
+        with self.limiter.slot(urlsplit(url).hostname or "", delay=self.delay,
+                               concurrency=self.concurrency):
+            resp = self._client.get(url, follow_redirects=True)
+        return resp.status_code, resp.text[:500_000]
+
+    def _robots_allow(self, url: str) -> bool:
+        rules = self.robots.rules(url, self.get_text)
+        return rules.can_fetch(self.user_agent, url)
+
+    def _wait(self, state: RetryCallState) -> float:
+        """Exponential backoff with jitter, or the server's Retry-After if longer (capped)."""
+        backoff = self._backoff(state)
+        exc = state.outcome.exception() if state.outcome else None
+        if isinstance(exc, _Retryable) and exc.retry_after is not None:
+            return max(backoff, min(exc.retry_after, self.max_retry_after))
+        return backoff
+
+    def _attempt(self, url: str, headers: dict[str, str], attempts: int) -> FetchedPage:
+        current = url
+        host = urlsplit(url).hostname or ""
+        delay = self.delay
+        if self.obey_robots:
+            delay = max(delay, self.robots.crawl_delay(url, self.user_agent))
+        for _ in range(MAX_REDIRECTS + 1):
+            with (self.limiter.slot(host, delay=delay, concurrency=self.concurrency),
+                  self._client.stream("GET", current, headers=headers) as resp):
+                status = resp.status_code
+                if status in (301, 302, 303, 307, 308) and "location" in resp.headers:
+                    nxt = urljoin(current, resp.headers["location"])
+                    if self.allowed_hosts is not None and host_of(nxt) not in self.allowed_hosts:
+                        raise FetchError(url, f"redirect to another host refused: {nxt}", attempts,
+                                         status)
+                    current = nxt
+                    host = urlsplit(current).hostname or ""
+                    continue
+                if status in RETRY_STATUSES:
+                    raise _Retryable(status, retry_after(resp.headers.get("retry-after")))
+                if status == 304:
+                    return self._page(current, resp, b"", attempts)
+                if status in BLOCKED_STATUSES:
+                    raise Blocked(url, f"blocked by the site (HTTP {status})", attempts, status)
+                if status >= 400:
+                    raise FetchError(url, f"HTTP {status}", attempts, status)
+                body = self._read_capped(url, resp, attempts)
+            if _CHALLENGE.search(body[:65536]) and len(body) < 65536:
+                raise Blocked(url, "blocked by the site (a JavaScript challenge page)", attempts, status)
+            return self._page(current, resp, body, attempts)
+        raise FetchError(url, f"more than {MAX_REDIRECTS} redirects", attempts)
+
+    def _read_capped(self, url: str, resp: httpx.Response, attempts: int) -> bytes:
+        declared = resp.headers.get("content-length")
+        if declared and declared.isdigit() and int(declared) > self.max_bytes:
+            raise FetchError(url, f"body of {int(declared)} bytes exceeds the {self.max_bytes}-byte cap",
+                             attempts)
+        chunks, size = [], 0
+        for chunk in resp.iter_bytes():
+            size += len(chunk)
+            if size > self.max_bytes:
+                raise FetchError(url, f"body exceeds the {self.max_bytes}-byte cap: aborted", attempts)
+            chunks.append(chunk)
+        return b"".join(chunks)
+
+    @staticmethod
+    def _page(url: str, resp: httpx.Response, body: bytes, attempts: int) -> FetchedPage:
+        return FetchedPage(
+            url=url,
+            status=resp.status_code,
+            body=body,
+            fetched_at=dt.datetime.now(dt.UTC),
+            charset=_charset(resp.headers.get("content-type")),
+            attempts=attempts,
+            etag=resp.headers.get("etag"),
+            last_modified=resp.headers.get("last-modified"),
+        )
+
+
+def retry_after(value: str | None) -> float | None:
+    """Seconds to wait from a Retry-After header: delta-seconds or an HTTP date."""
+    if not value:
+        return None
+    value = value.strip()
+    if value.isdigit():
+        return float(value)
+    try:
+        when = email.utils.parsedate_to_datetime(value)
+    except (TypeError, ValueError):
+        return None
+    if when.tzinfo is None:
+        when = when.replace(tzinfo=dt.UTC)
+    return max(0.0, (when - dt.datetime.now(dt.UTC)).total_seconds())
 
 
 def _describe(exc: BaseException | None) -> str:

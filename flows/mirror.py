@@ -297,6 +297,11 @@ class MirrorServer:
         """Paths requested so far, in order."""
         return list(self._httpd.log)
 
+    @property
+    def page_requests(self) -> list[str]:
+        """Requests of listing pages (robots.txt left out)."""
+        return [p for p in self._httpd.log if p != "/robots.txt"]
+
     def source_toml(self, name: str = "eco-forum-mirror") -> str:
         """A sources.toml table that points at this server."""
         return (f'[sources.{name}]\nstart_url = "{self.start_url}"\n'

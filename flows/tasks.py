@@ -17,6 +17,7 @@ from prefect.states import Completed, Failed, State
 from flows.config import Source
 from flows.crawl import PageResult, Plan, SourceReport, process_page, run_source
 from flows.fetch import Fetcher
+from flows.politeness import RobotsCache
 from warehouse import resolve_path
 
 
@@ -29,10 +30,10 @@ def page_task(source: Source, plan: Plan, url: str, page_no: int, run_id: str,
 def run_sources(sources: list[Source], plan: Plan) -> list[SourceReport]:
     """Run each source in turn; a failing source does not stop the others."""
     warehouse = resolve_path(None).resolve()
+    robots = RobotsCache()  # robots.txt once per host per run
     reports = []
     for source in sources:
-        with Fetcher(timeout=source.timeout_seconds, max_retries=source.max_retries,
-                     delay=source.delay_seconds) as fetcher:
+        with Fetcher.for_source(source, robots=robots) as fetcher:
             def visit(src: Source, pl: Plan, url: str, page_no: int, run_id: str,
                       fetcher: Fetcher = fetcher) -> PageResult:
                 result = page_task(src, pl, url, page_no, run_id, fetcher, warehouse)

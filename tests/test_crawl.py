@@ -32,9 +32,9 @@ def test_incremental_runs(mirror_server, sources_file, warehouse_path):
     assert rows(warehouse_path) == [(210,)]
 
     # Nothing new: one page request.
-    before = len(mirror_server.requests)
+    before = len(mirror_server.page_requests)
     second = run_source(source, Plan(), warehouse=warehouse_path)
-    assert len(mirror_server.requests) - before == 1
+    assert len(mirror_server.page_requests) - before == 1
     assert (second.pages_fetched, second.stats.inserted, second.stats.unchanged) == (1, 0, 10)
 
     # Three new items push everything down: they land, and nothing else does.
@@ -87,7 +87,7 @@ def test_page_backfill_is_idempotent(mirror_server, sources_file, warehouse_path
     assert rows(warehouse_path, "select article_id, title, published_date from articles"
                                 " order by article_id") == snapshot
     # The page template took it straight to page 3.
-    assert "/news/list.html" not in mirror_server.requests
+    assert "/news/list.html" not in mirror_server.page_requests
 
 
 def test_page_backfill_without_template_walks_next_links(mirror_server, sources_file,
@@ -97,7 +97,7 @@ def test_page_backfill_without_template_walks_next_links(mirror_server, sources_
     source = replace(source_of(sources_file), page_url=None)
     report = run_source(source, backfill_plan(pages="2-3"), warehouse=warehouse_path)
     assert report.stats.inserted == 20 and rows(warehouse_path) == [(20,)]
-    assert mirror_server.requests[:3] == ["/news/list.html", "/news/list_2.html",
+    assert mirror_server.page_requests[:3] == ["/news/list.html", "/news/list_2.html",
                                           "/news/list_3.html"]
 
 
@@ -158,7 +158,7 @@ def test_404_past_the_end_of_a_templated_listing_ends_it(mirror_server, sources_
     # Page 21 is the last: the template takes the run to 22, which is not there.
     report = run_source(source, backfill_plan(pages="22-25"), warehouse=warehouse_path)
     assert report.state == "completed" and report.pages_fetched == 0
-    assert report.pages_failed == 0 and mirror_server.requests == ["/news/list_22.html"]
+    assert report.pages_failed == 0 and mirror_server.page_requests == ["/news/list_22.html"]
 
 
 def test_a_pinned_old_item_does_not_end_a_date_backfill(mirror_server, sources_file,
@@ -242,9 +242,9 @@ def test_stop_after_known_pages_is_configurable(mirror_server, sources_file, war
 
     source = replace(source_of(sources_file), stop_after_known_pages=2)
     run_source(source, Plan(kind="backfill", last_page=5), warehouse=warehouse_path)
-    before = len(mirror_server.requests)
+    before = len(mirror_server.page_requests)
     report = run_source(source, Plan(), warehouse=warehouse_path)
-    assert len(mirror_server.requests) - before == 2 and report.pages_fetched == 2
+    assert len(mirror_server.page_requests) - before == 2 and report.pages_fetched == 2
 
 
 def test_a_pager_that_loops_back_stops_the_crawl(mirror_server, sources_file, warehouse_path):

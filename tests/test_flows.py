@@ -26,10 +26,10 @@ def test_ingest_flow_first_second_and_new_items(flow_env, mirror_server):
     assert count(flow_env) == 210
     assert count(flow_env, "select count(distinct flow_run_id) from ingest_runs") == 1
 
-    before = len(mirror_server.requests)
+    before = len(mirror_server.page_requests)
     state = ingest(sources=["mirror"], return_state=True)
     assert state.is_completed()
-    assert len(mirror_server.requests) - before == 1
+    assert len(mirror_server.page_requests) - before == 1
     assert count(flow_env) == 210
 
     mirror_server.mirror.publish("贵阳发布最新生态文明建设成果", "摘要", dt.date(2025, 1, 9))
