@@ -10,24 +10,18 @@ import datetime as dt
 import logging
 import re
 import uuid
-from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 from flows.config import Source
-from flows.fetch import Blocked, Disallowed, Fetcher, FetchError
+from flows.fetch import Fetcher
 from flows.rows import to_rows
+from flows.walk import PageVisitor, walk
 from parsers import Item, parse_listing
-from parsers.urls import host_of
 from warehouse import MergeStats, connect, finish_run, last_run_state, merge_items, start_run
 
 log = logging.getLogger("news_ingest.crawl")
 
-# A backfill walks until the listing ends; this only guards against a listing
-# that never ends (a pager that keeps inventing pages).
-BACKFILL_PAGE_LIMIT = 10_000
-# Pages that failed in a row before a run gives up on the source (a site that is down).
-MAX_FAILED_IN_A_ROW = 3
 
 
 class PlanError(ValueError):
@@ -133,8 +127,6 @@ class SourceReport:
         return line + (f": {self.error}" if self.error else "")
 
 
-PageVisitor = Callable[[Source, Plan, str, int, str], PageResult]
-
 
 def process_page(
     source: Source, plan: Plan, url: str, page_no: int, run_id: str,
@@ -162,77 +154,6 @@ def process_page(
         newest=max(dates) if dates else None,
         newest_items=tuple((i.date.isoformat() if i.date else "", i.title) for i in page.items[:5]),
     )
-
-
-def crawl(source: Source, plan: Plan, run_id: str, visit: PageVisitor, report: SourceReport) -> None:
-    """Walk the pages the plan asks for; figures go into ``report``.
-
-    Stops at the end of the listing, at a page already seen (a pager loop), at
-    ``max_pages`` (scheduled runs), at the plan's last page, once pages are older
-    than ``since``, or, for scheduled runs, once ``stop_after_known_pages`` pages
-    in a row brought nothing new.
-    """
-    page_no = plan.first_page if plan.first_page > 1 and source.page_url else 1
-    url = source.url_for_page(page_no)
-    limit = plan.last_page or (source.max_pages if plan.kind == "ingest" else BACKFILL_PAGE_LIMIT)
-    seen: set[str] = set()
-    hosts = {host_of(h) for h in source.hosts}
-    known_streak = failed_streak = 0
-    while url and page_no <= limit:
-        if url in seen:
-            log.warning("%s: page %d (%s) was already seen in this run: stopping", source.name,
-                        page_no, url)
-            break
-        seen.add(url)
-        try:
-            result = visit(source, plan, url, page_no, run_id)
-        except Blocked as exc:
-            # Retrying or paging on would only hammer a site that refuses us.
-            report.error = f"{exc}"
-            log.error("%s: %s", source.name, exc)
-            break
-        except Disallowed as exc:
-            report.pages_skipped += 1
-            report.failures.append(str(exc))
-            log.warning("%s page %d: %s", source.name, page_no, exc)
-            page_no += 1
-            url = source.url_for_page(page_no) if source.page_url else None
-            continue
-        except FetchError as exc:
-            if exc.status == 404 and page_no > 1 and source.page_url:
-                log.info("%s: page %d is not there (404): end of the listing", source.name, page_no)
-                break
-            report.pages_failed += 1
-            failed_streak += 1
-            report.failures.append(str(exc))
-            log.warning("%s page %d failed: %s", source.name, page_no, exc)
-            if failed_streak >= MAX_FAILED_IN_A_ROW:
-                report.failures.append(f"gave up after {failed_streak} failed pages in a row")
-                break
-            # Without a page template there is no way past a page that failed.
-            page_no += 1
-            url = source.url_for_page(page_no) if source.page_url else None
-            continue
-        failed_streak = 0
-        report.pages_fetched += 1
-        report.stats += result.stats
-        if not report.newest_items:
-            report.newest_items = list(result.newest_items)
-        if result.items == 0:
-            break
-        if plan.kind == "ingest" and not plan.catch_up:
-            known_streak = 0 if result.stats.inserted else known_streak + 1
-            if known_streak >= source.stop_after_known_pages:
-                break
-        # The whole page is older than the range (a pinned old item alone does not stop it).
-        if plan.since and result.newest and result.newest < plan.since:
-            break
-        page_no += 1
-        url = result.next_url
-        if url and host_of(url) not in hosts:
-            log.warning("%s: next page %s is on another host: not followed", source.name, url)
-            report.failures.append(f"next page link to another host not followed: {url}")
-            break
 
 
 def run_source(
@@ -265,7 +186,7 @@ def run_source(
         def visit(src: Source, pl: Plan, url: str, page_no: int, rid: str) -> PageResult:
             return process_page(src, pl, url, page_no, rid, fetcher=fetcher, warehouse=warehouse)
     try:
-        crawl(source, plan, run_id, visit, report)
+        walk(source, plan, run_id, visit, report)
     except Exception as exc:  # one broken source must not take the others down
         log.exception("%s: run failed", source.name)
         report.error = f"{type(exc).__name__}: {exc}".splitlines()[0]
