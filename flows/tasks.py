@@ -6,6 +6,8 @@ per-task overhead (~10 ms) stays small next to a request.
 
 from __future__ import annotations
 
+import contextvars
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 from prefect import get_run_logger, task
@@ -20,6 +22,9 @@ from flows.fetch import Fetcher
 from flows.politeness import RobotsCache
 from warehouse import resolve_path
 
+# Sources crawled at once in one flow run (each still bound by its host's limits).
+MAX_PARALLEL_SOURCES = 8
+
 
 @task(name="page", task_run_name="{source.name}-p{page_no}", cache_policy=NO_CACHE)
 def page_task(source: Source, plan: Plan, url: str, page_no: int, run_id: str,
@@ -28,34 +33,41 @@ def page_task(source: Source, plan: Plan, url: str, page_no: int, run_id: str,
 
 
 def run_sources(sources: list[Source], plan: Plan) -> list[SourceReport]:
-    """Run each source in turn; a failing source does not stop the others."""
+    """Run the sources side by side (the per-host limits keep it polite); a failing
+    source does not stop the others. Reports come back in the sources' order."""
     warehouse = resolve_path(None).resolve()
     robots = RobotsCache()  # robots.txt once per host per run
-    reports = []
-    for source in sources:
-        with Fetcher.for_source(source, robots=robots) as fetcher:
-            def visit(src: Source, pl: Plan, url: str, page_no: int, run_id: str,
-                      fetcher: Fetcher = fetcher) -> PageResult:
-                result = page_task(src, pl, url, page_no, run_id, fetcher, warehouse)
-                # One line per page, from the flow run (task runs log at WARNING only).
-                s = result.stats
-                get_run_logger().info(
-                    "%s page %d: %d items, %d new, %d updated, %d unchanged%s", src.name, page_no,
-                    result.items, s.inserted, s.updated, s.unchanged,
-                    f", {s.quarantined} quarantined" if s.quarantined else "")
-                return result
+    flow_run_id = str(flow_run.id) if flow_run.id else None
+    workers = max(1, min(len(sources), MAX_PARALLEL_SOURCES))
+    with ThreadPoolExecutor(workers, thread_name_prefix="source") as pool:
+        # Each thread runs in a copy of this context, so tasks and logs know their flow run.
+        futures = [pool.submit(contextvars.copy_context().run, _run_one, source, plan, warehouse,
+                               robots, flow_run_id) for source in sources]
+        return [f.result() for f in futures]
 
-            try:
-                report = run_source(source, plan, warehouse=warehouse, visit=visit,
-                                    fetcher=fetcher,
-                                    flow_run_id=str(flow_run.id) if flow_run.id else None)
-            except Exception as exc:  # e.g. the warehouse stayed busy: the next source still runs
-                get_run_logger().error("%s: %s", source.name, exc)
-                report = SourceReport(source=source.name, kind=plan.kind, run_id="",
-                                      error=f"{type(exc).__name__}: {exc}".splitlines()[0])
-        get_run_logger().info(report.summary())
-        reports.append(report)
-    return reports
+
+def _run_one(source: Source, plan: Plan, warehouse: Path, robots: RobotsCache,
+             flow_run_id: str | None) -> SourceReport:
+    logger = get_run_logger()
+    with Fetcher.for_source(source, robots=robots) as fetcher:
+        def visit(src: Source, pl: Plan, url: str, page_no: int, run_id: str) -> PageResult:
+            result = page_task(src, pl, url, page_no, run_id, fetcher, warehouse)
+            # One line per page, from the flow run (task runs log at WARNING only).
+            s = result.stats
+            logger.info("%s page %d: %d items, %d new, %d updated, %d unchanged%s", src.name,
+                        page_no, result.items, s.inserted, s.updated, s.unchanged,
+                        f", {s.quarantined} quarantined" if s.quarantined else "")
+            return result
+
+        try:
+            report = run_source(source, plan, warehouse=warehouse, visit=visit, fetcher=fetcher,
+                                flow_run_id=flow_run_id)
+        except Exception as exc:  # e.g. the warehouse stayed busy: the other sources still run
+            logger.error("%s: %s", source.name, exc)
+            report = SourceReport(source=source.name, kind=plan.kind, run_id="",
+                                  error=f"{type(exc).__name__}: {exc}".splitlines()[0])
+    logger.info(report.summary())
+    return report
 
 
 def final_state(reports: list[SourceReport], title: str) -> State:
