@@ -14,6 +14,7 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 from flows.config import Source
+from flows.drift import check_page, run_history
 from flows.fetch import Fetcher
 from flows.rows import to_rows
 from flows.walk import PageVisitor, walk
@@ -145,6 +146,7 @@ def process_page(
                         fetched_at=fetched.fetched_at, timezone=source.timezone)
     # The file is held only for the merge, never while fetching.
     with connect(warehouse) as con:
+        check_page(source.name, fetched.url, page_no, page, run_history(con, source.name, run_id))
         stats = merge_items(con, rows, run_id=run_id, now=_now(), quarantined=bad)
     return PageResult(
         url=fetched.url,

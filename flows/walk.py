@@ -9,6 +9,7 @@ from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from typing import TYPE_CHECKING
 
+from flows.drift import LayoutDrift
 from flows.fetch import Blocked, Disallowed, FetchError
 from parsers.urls import host_of
 
@@ -36,8 +37,12 @@ class _Walk:
         self.hosts = {host_of(h) for h in source.hosts}
         self.known_streak = self.failed_streak = 0
 
-    def failed(self, page_no: int, exc: FetchError) -> bool:
+    def failed(self, page_no: int, exc: FetchError | LayoutDrift) -> bool:
         name, report = self.source.name, self.report
+        if isinstance(exc, LayoutDrift):  # the source fails; nothing more is merged
+            report.error = str(exc)
+            log.error("%s", exc)
+            return False
         if isinstance(exc, Blocked):  # paging on would only hammer a site that refuses us
             report.error = str(exc)
             log.error("%s: %s", name, exc)
@@ -110,7 +115,7 @@ def _walk_links(source: Source, plan: Plan, run_id: str, visit: PageVisitor, w: 
         seen.add(url)
         try:
             result = visit(source, plan, url, page_no, run_id)
-        except FetchError as exc:
+        except (FetchError, LayoutDrift) as exc:
             if not w.failed(page_no, exc):
                 return
             # Without a page template there is no way past a page that failed.
@@ -136,7 +141,7 @@ def _walk_windows(source: Source, plan: Plan, run_id: str, visit: PageVisitor, w
             for page_no, future in zip(pages, futures, strict=True):
                 try:
                     result = future.result()
-                except FetchError as exc:
+                except (FetchError, LayoutDrift) as exc:
                     go_on = w.failed(page_no, exc) and go_on
                     continue
                 go_on = w.fetched(result) and go_on

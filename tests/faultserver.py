@@ -13,6 +13,7 @@ import socket
 import struct
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
@@ -42,6 +43,7 @@ class FaultServer(ThreadingHTTPServer):
         self.next_links: dict[int, str] = {}  # page -> href of its 下一页 link instead of the real one
         self.robots = b"User-agent: *\nAllow: /\n"
         self.gbk = False  # serve pages as GBK with no charset anywhere
+        self.transform: Callable[[str], str] | None = None  # rewrites every page's HTML (site redesigns)
         self.hits: list[Hit] = []
         self.lock = threading.Lock()
         self.in_flight = 0
@@ -155,6 +157,8 @@ class _Handler(BaseHTTPRequestHandler):
         if page in srv.next_links:
             real = f"list_{page + 1}.html"
             html = html.replace(f'class="next" href="{real}"', f'class="next" href="{srv.next_links[page]}"')
+        if srv.transform:
+            html = srv.transform(html)
         if srv.gbk:
             return html.replace('<meta charset="utf-8">', "").encode("gbk", errors="replace")
         return html.encode("utf-8")
