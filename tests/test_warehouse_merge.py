@@ -53,7 +53,8 @@ def con(wh: Path):
 
 
 def snapshot(con: duckdb.DuckDBPyConnection) -> dict[str, list[tuple]]:
-    tables = ["articles", "article_versions", "ingest_runs", "quarantine", "schema_migrations"]
+    tables = ["articles", "article_versions", "ingest_runs", "quarantine", "schema_migrations",
+              "pages", "page_bodies"]
     return {t: con.execute(f"SELECT * FROM {t} ORDER BY ALL").fetchall() for t in tables}
 
 
@@ -180,21 +181,24 @@ def test_large_batch_is_chunked(con) -> None:
 
 def test_migrations_applied_once(wh: Path) -> None:
     with connect(wh) as con:
-        assert con.execute("SELECT version, name FROM schema_migrations").fetchall() == [
-            (1, "initial")
-        ]
+        assert con.execute(
+            "SELECT version, name FROM schema_migrations ORDER BY version"
+        ).fetchall() == [(1, "initial"), (2, "raw_archive"), (3, "views")]
         assert apply_migrations(con) == []
     with connect(wh) as con:  # reopening does not reapply
         assert apply_migrations(con) == []
-        assert con.execute("SELECT count(*) FROM schema_migrations").fetchone() == (1,)
+        assert con.execute("SELECT count(*) FROM schema_migrations").fetchone() == (3,)
         tables = {r[0] for r in con.execute("SELECT table_name FROM duckdb_tables()").fetchall()}
-    assert {"articles", "article_versions", "ingest_runs", "quarantine",
+        views = {r[0] for r in con.execute(
+            "SELECT view_name FROM duckdb_views() WHERE NOT internal").fetchall()}
+    assert {"articles", "article_versions", "ingest_runs", "quarantine", "pages", "page_bodies",
             "schema_migrations"} <= tables
+    assert {"latest_articles", "articles_per_source_day", "source_freshness"} <= views
 
 
 def test_apply_migrations_on_bare_connection() -> None:
     con = duckdb.connect(":memory:")
-    assert apply_migrations(con) == [1]
+    assert apply_migrations(con) == [1, 2, 3]
     assert apply_migrations(con) == []
 
 
@@ -221,7 +225,8 @@ def test_run_counters(con) -> None:
 
 def test_runs_validate_input(con) -> None:
     with pytest.raises(WarehouseError, match="unknown run kind"):
-        start_run(con, run_id="r", flow_run_id=None, kind="reparse", source="s", started_at=T0)
+        start_run(con, run_id="r", flow_run_id=None, kind="scrape", source="s", started_at=T0)
+    start_run(con, run_id="rp", flow_run_id=None, kind="reparse", source="s", started_at=T0)
     start_run(con, run_id="r", flow_run_id=None, kind="backfill", source="s", started_at=T0)
     with pytest.raises(WarehouseError, match="already exists"):
         start_run(con, run_id="r", flow_run_id=None, kind="backfill", source="s", started_at=T0)

@@ -9,14 +9,15 @@ from collections.abc import Sequence
 
 import duckdb
 
-from warehouse.rows import ArticleRow, MergeStats, QuarantineRow
+from warehouse.pages import write_page
+from warehouse.rows import ArticleRow, MergeStats, PageRecord, QuarantineRow
 
 _CHUNK = 500  # rows per multi-row INSERT: few statements, parameter lists of a sane size
 _STAGE = "_merge_stage"
 _ARTICLE_COLS = ("article_id", "source", "url", "title", "published_date", "summary",
                  "content_hash")
 _QUARANTINE_COLS = ("quarantine_id", "run_id", "source", "page_url", "reason", "title", "url",
-                    "raw_date", "snippet", "quarantined_at")
+                    "raw_date", "snippet", "quarantined_at", "page_id")
 
 # The stage has no constraints on purpose: a bad row must fail against `articles` itself,
 # inside the transaction, so the whole merge rolls back.
@@ -110,6 +111,7 @@ def merge_items(
     run_id: str,
     now: dt.datetime,
     quarantined: Sequence[QuarantineRow] = (),
+    page: PageRecord | None = None,
 ) -> MergeStats:
     """Merge one page's rows (and its quarantined items) in one transaction.
 
@@ -118,16 +120,24 @@ def merge_items(
     last_run_id and url. Repeated ids in `rows` keep their first occurrence. If
     `ingest_runs` has `run_id`, its counters move in the same transaction (pages_fetched + 1,
     items_parsed + len(rows) + len(quarantined), before the in-batch dedupe).
+    `page`, the fetch these rows came from, is archived in the same transaction (its
+    quarantined items point at it), so a page is in `pages` exactly when its merge is in.
     Any error rolls everything back and is re-raised.
     """
     if now.tzinfo is None or now.utcoffset() is None:
         raise ValueError("merge_items: `now` must be timezone-aware (UTC)")
+    if page is not None:
+        if page.run_id != run_id:
+            raise ValueError(f"merge_items: page.run_id {page.run_id!r} is not run_id {run_id!r}")
+        if page.not_modified or page.error is not None or page.body is None:
+            raise ValueError("merge_items: a 304, failed or empty fetch goes to record_page")
     unique = _first_of_each(rows)
 
     con.execute("BEGIN TRANSACTION")
     try:
+        page_id = write_page(con, page)[0] if page is not None else None
         stats = _merge_in_transaction(con, unique, run_id=run_id, now=now,
-                                      quarantined=quarantined)
+                                      quarantined=quarantined, page_id=page_id)
         con.execute(
             _BUMP_RUN,
             {
@@ -162,6 +172,7 @@ def _merge_in_transaction(
     run_id: str,
     now: dt.datetime,
     quarantined: Sequence[QuarantineRow],
+    page_id: str | None,
 ) -> MergeStats:
     inserted = updated = unchanged = 0
     if rows:
@@ -183,7 +194,7 @@ def _merge_in_transaction(
         _insert_values(
             con, _Q_STAGE, _QUARANTINE_COLS,
             [(str(uuid.uuid4()), run_id, q.source, q.page_url, q.reason, q.title, q.url,
-              q.raw_date, q.snippet, now) for q in quarantined],
+              q.raw_date, q.snippet, now, page_id) for q in quarantined],
         )
         con.execute(_INSERT_NEW_QUARANTINE)
         con.execute(f"DROP TABLE {_Q_STAGE}")

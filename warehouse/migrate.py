@@ -54,8 +54,16 @@ def apply_migrations(con: duckdb.DuckDBPyConnection) -> list[int]:
     """
     con.execute(_CREATE_LEDGER)
     applied = {row[0] for row in con.execute("SELECT version FROM schema_migrations").fetchall()}
+    migrations = available_migrations()
+    known = max((m.version for m in migrations), default=0)
+    # Older code writing into a newer schema could silently break its invariants: refuse.
+    if applied and max(applied) > known:
+        raise WarehouseError(
+            f"warehouse schema is version {max(applied)}, newer than this news-ingest knows"
+            f" ({known}): upgrade news-ingest"
+        )
     newly: list[int] = []
-    for migration in available_migrations():
+    for migration in migrations:
         if migration.version in applied:
             continue
         con.execute("BEGIN TRANSACTION")
@@ -82,3 +90,15 @@ def _rollback_quietly(con: duckdb.DuckDBPyConnection) -> None:
     # The original error matters more than a failed ROLLBACK (e.g. no transaction left).
     with contextlib.suppress(duckdb.Error):
         con.execute("ROLLBACK")
+
+
+def schema_version(con: duckdb.DuckDBPyConnection) -> int:
+    """Highest migration applied to the database behind `con`; 0 for an empty database."""
+    has_ledger = con.execute(
+        "SELECT count(*) FROM duckdb_tables() WHERE table_name = 'schema_migrations'"
+        " AND database_name = current_database() AND schema_name = 'main'"
+    ).fetchone()
+    if not has_ledger or not has_ledger[0]:
+        return 0
+    row = con.execute("SELECT max(version) FROM schema_migrations").fetchone()
+    return int(row[0]) if row and row[0] is not None else 0

@@ -38,6 +38,55 @@ class QuarantineRow:
 
 
 @dataclass(frozen=True)
+class PageRecord:
+    """One fetch of a listing page, for the raw archive (`pages` + `page_bodies`).
+
+    `url` is the URL asked for (conditional GET looks validators up by it), `final_url` the
+    one after redirects. `body` is the raw response bytes, before any decoding; leave it None
+    for a 304 (`not_modified=True`) or when no usable response came (`error` says why).
+    """
+
+    run_id: str
+    source: str
+    url: str
+    fetched_at: dt.datetime  # UTC, timezone-aware
+    status: int | None
+    body: bytes | None = None
+    final_url: str | None = None
+    page_no: int | None = None
+    encoding: str | None = None
+    etag: str | None = None
+    last_modified: str | None = None
+    not_modified: bool = False
+    error: str | None = None
+    attempts: int = 1
+
+
+@dataclass(frozen=True)
+class ArchivedPage:
+    """An archived 200 response with its body decompressed, as reparse needs it."""
+
+    page_id: str
+    run_id: str | None
+    source: str
+    url: str
+    final_url: str | None
+    page_no: int | None
+    fetched_at: dt.datetime  # UTC: relative and month-day dates resolve against this
+    status: int
+    encoding: str | None
+    etag: str | None
+    last_modified: str | None
+    content_hash: str
+    body: bytes
+
+    @property
+    def base_url(self) -> str:
+        """The URL relative links on the page resolve against: after redirects if known."""
+        return self.final_url or self.url
+
+
+@dataclass(frozen=True)
 class MergeStats:
     """What one merge (or several, summed with +) did to `articles` and `quarantine`."""
 
@@ -81,6 +130,7 @@ class RunFigures:
     items_unchanged: int
     items_quarantined: int
     error: str | None
+    pages_not_modified: int = 0  # added by migration 002, hence last and defaulted
 
     def as_dict(self) -> dict[str, object]:
         """JSON-friendly form (timestamps as ISO strings), e.g. for a Prefect artifact."""

@@ -9,7 +9,7 @@ import duckdb
 from warehouse.errors import WarehouseError
 from warehouse.rows import RunFigures
 
-KINDS = ("ingest", "backfill")
+KINDS = ("ingest", "backfill", "reparse")
 FINAL_STATES = ("completed", "partial", "failed")
 
 
