@@ -136,7 +136,8 @@ def _report(state: object, warehouse: Path) -> int:
 
     flow_run_id = str(state.state_details.flow_run_id)  # type: ignore[attr-defined]
     cols, rows = run_query(warehouse, (
-        "select source, kind, state, pages_fetched as pages, pages_failed as failed,"
+        "select source, kind, state, pages_fetched as pages, pages_not_modified as not_modified,"
+        " pages_failed as failed,"
         " items_inserted as new, items_updated as updated, items_unchanged as unchanged,"
         " items_quarantined as quarantined, error from ingest_runs where flow_run_id = ?"
         " order by started_at"), [flow_run_id])

@@ -14,12 +14,22 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 from flows.config import Source
-from flows.drift import check_page, run_history
-from flows.fetch import Fetcher
+from flows.drift import LayoutDrift, check_page, run_history
+from flows.fetch import Disallowed, Fetcher, FetchError
 from flows.rows import to_rows
 from flows.walk import PageVisitor, walk
 from parsers import Item, parse_listing
-from warehouse import MergeStats, connect, finish_run, last_run_state, merge_items, start_run
+from warehouse import (
+    MergeStats,
+    PageRecord,
+    connect,
+    finish_run,
+    last_run_state,
+    merge_items,
+    page_validators,
+    record_page,
+    start_run,
+)
 
 log = logging.getLogger("news_ingest.crawl")
 
@@ -99,6 +109,7 @@ class PageResult:
     stats: MergeStats  # what its merge did (all zero for a page only walked through)
     newest: dt.date | None  # newest dated item on the page
     newest_items: tuple[tuple[str, str], ...] = ()  # (date, title) of the first few items
+    not_modified: bool = False  # the server answered 304 to our stored validators
 
 
 @dataclass
@@ -109,6 +120,7 @@ class SourceReport:
     pages_fetched: int = 0
     pages_failed: int = 0
     pages_skipped: int = 0  # disallowed by robots.txt
+    pages_not_modified: int = 0  # answered 304: nothing to parse
     stats: MergeStats = field(default_factory=MergeStats)
     failures: list[str] = field(default_factory=list)
     error: str | None = None
@@ -123,7 +135,8 @@ class SourceReport:
     def summary(self) -> str:
         s = self.stats
         line = (f"{self.source}: {self.state}, {self.pages_fetched} pages"
-                f" ({self.pages_failed} failed), {s.inserted} new, {s.updated} updated,"
+                f" ({self.pages_failed} failed, {self.pages_not_modified} not modified),"
+                f" {s.inserted} new, {s.updated} updated,"
                 f" {s.unchanged} unchanged, {s.quarantined} quarantined")
         return line + (f": {self.error}" if self.error else "")
 
@@ -133,11 +146,36 @@ def process_page(
     source: Source, plan: Plan, url: str, page_no: int, run_id: str,
     *, fetcher: Fetcher, warehouse: Path,
 ) -> PageResult:
-    """Fetch, parse and (inside the plan's range) merge one listing page."""
-    fetched = fetcher.get(url)
+    """Fetch, parse and (inside the plan's range) merge one listing page.
+
+    The body is archived with the merge, in its transaction; a 304, a failed fetch
+    and a page whose layout drifted are recorded in ``pages`` too.
+    """
+    etag = last_modified = None
+    if plan.kind == "ingest" and not plan.catch_up:  # backfills and catch-ups want the body
+        with connect(warehouse) as con:
+            etag, last_modified = page_validators(con, source.name, url)
+    record = PageRecord(run_id=run_id, source=source.name, url=url, page_no=page_no,
+                        fetched_at=_now(), status=None)
+    try:
+        fetched = fetcher.get(url, etag=etag, last_modified=last_modified)
+    except Disallowed:
+        raise
+    except FetchError as exc:
+        with connect(warehouse) as con:
+            record_page(con, replace(record, status=exc.status, error=exc.reason, attempts=exc.attempts))
+        raise
+    record = replace(record, final_url=fetched.url, fetched_at=fetched.fetched_at, status=fetched.status,
+                     etag=fetched.etag, last_modified=fetched.last_modified, attempts=fetched.attempts)
+    if fetched.not_modified:  # costs no parse and no merge
+        with connect(warehouse) as con:
+            record_page(con, replace(record, not_modified=True))
+        return PageResult(url=fetched.url, next_url=None, items=0, stats=MergeStats(), newest=None,
+                          not_modified=True)
     page = parse_listing(fetched.body, fetched.url, parser=source.parser,
                          fetched_at=fetched.fetched_at, tz=source.timezone,
                          header_charset=fetched.charset)
+    record = replace(record, body=fetched.body, encoding=page.encoding)
     dates = [i.date for i in page.items if i.date]
     # Pages before the plan's first page are only walked through: nothing merged,
     # but the merge still counts the page, so ingest_runs agrees with the report.
@@ -146,8 +184,12 @@ def process_page(
                         fetched_at=fetched.fetched_at, timezone=source.timezone)
     # The file is held only for the merge, never while fetching.
     with connect(warehouse) as con:
-        check_page(source.name, fetched.url, page_no, page, run_history(con, source.name, run_id))
-        stats = merge_items(con, rows, run_id=run_id, now=_now(), quarantined=bad)
+        try:
+            check_page(source.name, fetched.url, page_no, page, run_history(con, source.name, run_id))
+        except LayoutDrift as exc:  # archived (for a reparse once fixed), nothing merged
+            record_page(con, replace(record, error=str(exc)))
+            raise
+        stats = merge_items(con, rows, run_id=run_id, now=_now(), quarantined=bad, page=record)
     return PageResult(
         url=fetched.url,
         next_url=page.next_url,

@@ -83,12 +83,13 @@ def final_state(reports: list[SourceReport], title: str) -> State:
 
 def report_markdown(reports: list[SourceReport], title: str) -> str:
     lines = [f"# {title}", "",
-             "| source | state | pages | failed | new | updated | unchanged | quarantined |",
-             "|---|---|---:|---:|---:|---:|---:|---:|"]
+             "| source | state | pages | not modified | failed | new | updated | unchanged | quarantined |",
+             "|---|---|---:|---:|---:|---:|---:|---:|---:|"]
     for r in reports:
         s = r.stats
         state = r.state if r.state == "completed" else f"**{r.state.upper()}**"
-        lines.append(f"| {r.source} | {state} | {r.pages_fetched} | {r.pages_failed} |"
+        lines.append(f"| {r.source} | {state} | {r.pages_fetched} | {r.pages_not_modified}"
+                     f" | {r.pages_failed} |"
                      f" {s.inserted} | {s.updated} | {s.unchanged} | {s.quarantined} |")
     for r in reports:
         if r.error or r.failures:

@@ -66,6 +66,9 @@ class _Walk:
     def fetched(self, result: PageResult) -> bool:
         report, plan = self.report, self.plan
         self.failed_streak = 0
+        if result.not_modified:  # nothing changed on it, so nothing new behind it either
+            report.pages_not_modified += 1
+            return False
         report.pages_fetched += 1
         report.stats += result.stats
         if not report.newest_items:

@@ -149,6 +149,34 @@ def test_conditional_get_answers_304_with_the_stored_etag(server):
         assert second.not_modified and second.body == b""
 
 
+def test_a_scheduled_run_sends_the_stored_validators_and_a_304_costs_no_parse(server, tmp_path):
+    source = source_for(server, tmp_path, concurrency=1)
+    wh = tmp_path / "w.duckdb"
+    first = run(source, Plan(), wh)
+    assert first.pages_fetched == 30
+    assert q(wh, "select count(*), count(distinct content_hash), min(encoding) from pages") == [
+        (30, 30, "utf-8")]
+    second = run(source, Plan(), wh)
+    assert (second.pages_fetched, second.pages_not_modified, second.state) == (0, 1, "completed")
+    assert server.page_hits()[-1].path == "/news/list.html"
+    assert len(server.page_hits()) == 31
+    assert q(wh, "select pages_fetched, pages_not_modified from ingest_runs order by started_at") == [
+        (30, 0), (0, 1)]
+    # The site moves on: page 1 changes, its ETag with it, and the new item lands.
+    server.mirror.publish("新的一条", "摘要", server.mirror.items[0].date)
+    third = run(source, Plan(), wh)
+    assert third.stats.inserted == 1 and third.pages_fetched >= 1
+
+
+def test_failed_pages_are_recorded_with_reason_and_attempts(server, tmp_path):
+    server.permanent[server.page_path(2)] = ("status", 503)
+    wh = tmp_path / "w.duckdb"
+    run(source_for(server, tmp_path, max_retries=2), backfill_plan(pages="1-3"), wh)
+    assert q(wh, "select page_no, status, error, attempts from pages where error is not null") == [
+        (2, 503, "HTTP 503", 3)]
+    assert q(wh, "select pages_failed from ingest_runs") == [(1,)]
+
+
 def test_body_size_cap_aborts_without_retrying(server):
     with Fetcher(delay=0, max_bytes=10_000, limiter=HostLimiter()) as f, \
             pytest.raises(FetchError, match="byte cap"):

@@ -47,9 +47,9 @@ def finish_run(
     pages_failed: int = 0,
     error: str | None = None,
 ) -> None:
-    """Close a run: set its final state, end time and error; ADD `pages_failed` to its count.
-
-    Adding (not setting) keeps failures already recorded with add_page_failure.
+    """Close a run: set its final state, end time and error, and its failed-page count to
+    `pages_failed` unless more failures were already recorded page by page (record_page,
+    add_page_failure): the larger figure wins, so nothing is counted twice.
     """
     if state not in FINAL_STATES:
         raise WarehouseError(
@@ -57,7 +57,7 @@ def finish_run(
         )
     found = con.execute(
         "UPDATE ingest_runs SET state = ?, ended_at = ?, error = ?,"
-        " pages_failed = coalesce(pages_failed, 0) + ?"
+        " pages_failed = greatest(coalesce(pages_failed, 0), ?)"
         " WHERE run_id = ? RETURNING run_id",
         [state, ended_at, error, pages_failed, run_id],
     ).fetchall()
