@@ -1,0 +1,747 @@
+"""parser = "auto": the items of a listing page whose markup was never seen before.
+
+The main list is found as the largest well-formed group of repeated sibling blocks
+that each carry one link with title-like text (and usually a date): every link whose
+text looks like a title votes for its ancestors, ancestors are grouped by (parent,
+tag), and each group is scored on its titles, its dates, and what surrounds it
+(navigation, footers, "hot"/"recommended" side boxes score low). Groups with the
+same shape next to the winner join it (lists split under year or month headings).
+
+Records follow the css parser's semantics (parsers/css.py), so ``explain`` can turn
+what was found into selectors that reproduce it with ``parser = "css"``.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+
+from selectolax.lexbor import LexborHTMLParser, LexborNode, SelectolaxError
+
+from parsers.context import NextLink, PageContext, find_next
+from parsers.css import (
+    date_from_text,
+    extract,
+    first_match,
+    item_extents,
+    node_title,
+    select_next,
+    with_heading_year,
+)
+from parsers.dates import looks_like_date
+from parsers.model import Item, ListingPage
+from parsers.text import clean_text, is_truncated, link_title, node_text
+from parsers.urls import host_of
+
+__all__ = ["explain", "find_records", "parse"]
+
+_MAX_DEPTH = 8  # levels a title link votes up: enough for <tr><td><div><h3><a>
+_MIN_WEIGHT = 5.0  # "政务公开" (4) is a menu entry, "县长带队检查工作" a title
+_CJK = re.compile(r"[\u3400-\u9fff\uf900-\ufaff]")
+_WORD = re.compile(r"[A-Za-z]+(?:'[A-Za-z]+)?")
+_NUMBER = re.compile(r"\d+")
+_LABEL_NOISE = re.compile(r"[\s<>«»‹›→\[\]【】()（）.·|/\\:：…]+")
+_LABELS = re.compile(
+    r"^(?:更多|查看更多|了解更多|详情|详细|查看详情|阅读全文|全文|阅读原文|点击查看|more|readmore|learnmore"
+    r"|continuereading|viewall|seeall|seemore|首页|尾页|末页|上一页|下一页|上页|下页|prev|previous|next|last|first)",
+    re.IGNORECASE,
+)
+_DATE_HINT = re.compile(
+    r"(?:19|20)\d{2}\s*[-/.年]\s*\d{1,2}|(?<![\d.])\d{1,2}\s*[-/]\s*\d{1,2}(?![\d/])|\d{1,2}\s*月\s*\d{1,2}"
+    r"|\b(?:jan|feb|mar|apr|may|jun|jul|aug|sep|oct|nov|dec)[a-z]*\.?\s+\d{1,2}\b"
+    r"|\d+\s*(?:秒|分钟|小时|天)前|昨天|前天|今天|刚刚|\bago\b|\byesterday\b|\btoday\b",
+    re.IGNORECASE,
+)
+# Boxes that are not the page's main list, by what their heading says ...
+_NOISE_WORDS = re.compile(
+    r"热点|热门|热读|热榜|推荐|排行|排名|精彩|猜你喜欢|相关|友情链接|图片新闻"
+    r"|most\s*(?:read|popular|viewed|shared)|popular|trending|recommended|related|editor'?s?\s*picks?"
+    r"|you\s*may\s*also|also\s*read|top\s*stories",
+    re.IGNORECASE,
+)
+# ... and by their tag, class or id.
+_NOISE_TAGS = frozenset({"nav", "aside", "footer", "header", "menu"})
+_NOISE_CLASS = re.compile(
+    r"(?:^|[\s_-])(?:nav|menu|sidebar|side|aside|footer|foot|header|hot|rank|recommend|related|popular"
+    r"|trending|breadcrumb|crumb|pager|pagination|friend|links|widget|rail|commend|tuijian|paihang|redian)",
+    re.IGNORECASE,
+)
+
+
+def text_weight(text: str) -> float:
+    """How much of a title ``text`` is: CJK characters count 1, English words 1.5."""
+    return len(_CJK.findall(text)) + 1.5 * len(_WORD.findall(text)) + 0.5 * len(_NUMBER.findall(text))
+
+
+@dataclass
+class _Link:
+    node: LexborNode
+    url: str
+    text: str
+    weight: float
+
+
+@dataclass
+class _Group:
+    parent: LexborNode
+    tag: str
+    members: list[LexborNode] = field(default_factory=list)
+    links: dict[int, list[_Link]] = field(default_factory=dict)
+    score: float = 0.0
+    leads: list[LexborNode] = field(default_factory=list)
+    dated: float = 0.0  # share of members with a date
+    noise: bool = False  # inside navigation, a footer, a "hot" box...
+
+
+@dataclass
+class Record:
+    """One item as auto found it, with the nodes each field came from."""
+
+    lead: LexborNode  # the item node (what the css item selector must select)
+    extent: list[LexborNode]
+    link: LexborNode  # the element whose href is the item's URL
+    title_node: LexborNode  # the link, or the heading inside a link that wraps a whole card
+    title: str
+    url: str
+    date: dt.date | None = None
+    raw_date: str | None = None
+    date_node: LexborNode | None = None
+    summary: str | None = None
+    summary_node: LexborNode | None = None
+
+    def item(self) -> Item:
+        return Item(title=self.title, url=self.url, date=self.date, summary=self.summary,
+                    raw_date=self.raw_date)
+
+
+def parse(tree: LexborHTMLParser, ctx: PageContext) -> ListingPage:
+    items = [r.item() for r in find_records(tree, ctx)]
+    found = find_next(tree, ctx)
+    return ListingPage(items=items, next_url=found.url if found else None)
+
+
+# --- finding the main list ----------------------------------------------------------
+
+
+def _good_links(tree: LexborHTMLParser, ctx: PageContext) -> list[_Link]:
+    """Links whose text reads like a title (not a menu entry, label, number or date)."""
+    links = []
+    for node in tree.css("a[href]"):
+        url = ctx.resolve(node.attributes.get("href"))
+        if not url or ctx.is_self(url):
+            continue
+        text = clean_text(node.text(deep=True, separator=" "))
+        if not text or is_truncated(text):
+            text = clean_text(node.attributes.get("title")) or text
+        weight = text_weight(text)
+        if weight < _MIN_WEIGHT or looks_like_date(text) or _LABELS.match(_LABEL_NOISE.sub("", text)):
+            continue
+        links.append(_Link(node, url, text, weight))
+    return links
+
+
+def _groups(links: list[_Link]) -> list[_Group]:
+    groups: dict[tuple[int, str], _Group] = {}
+    for link in links:
+        node = link.node
+        for _ in range(_MAX_DEPTH):
+            parent = node.parent
+            if parent is None or node.tag in ("body", "html") or not parent.is_element_node:
+                break
+            key = (parent.mem_id, node.tag)
+            group = groups.get(key)
+            if group is None:
+                group = groups[key] = _Group(parent, node.tag)
+            if node.mem_id not in group.links:
+                group.members.append(node)
+                group.links[node.mem_id] = []
+            group.links[node.mem_id].append(link)
+            node = parent
+    return list(groups.values())
+
+
+def _main_link(links: list[_Link]) -> _Link:
+    # The URL with the most title-like text; of its links, the first (the title comes
+    # before a linked summary or a "详情" label).
+    best: dict[str, float] = {}
+    for link in links:
+        best[link.url] = max(best.get(link.url, 0.0), link.weight)
+    url = max(best, key=lambda u: best[u])  # first URL on ties (dicts keep order)
+    return next(link for link in links if link.url == url)
+
+
+def _rivals(links: list[_Link], main: _Link) -> int:
+    """Distinct URLs in a block about as title-like as its main link: 1 for an item, many
+    for a box holding a whole list. A category link ("[生态环境保护督察]") is no rival."""
+    return len({link.url for link in links if link.weight >= 0.6 * main.weight})
+
+
+def _classes(node: LexborNode) -> str:
+    return ((node.attributes.get("class") or "") + " " + (node.attributes.get("id") or "")).strip()
+
+
+def _short_label(node: LexborNode | None) -> str:
+    if node is None or not node.is_element_node:
+        return ""
+    text = node.text(deep=True) or ""
+    return clean_text(text) if len(text) <= 60 else ""
+
+
+def _is_noise(group: _Group) -> bool:
+    """Inside navigation, a header or footer, or a box headed "热点"/"推荐"/"Most read"."""
+    node: LexborNode | None = group.parent
+    depth = 0
+    if _NOISE_CLASS.search(_classes(group.members[0])):
+        return True
+    while node is not None and node.tag not in ("body", "html"):
+        if node.tag in _NOISE_TAGS or _NOISE_CLASS.search(_classes(node)):
+            return True
+        if depth < 3:
+            # The box's own heading: the element before it, or its first child.
+            labels = [_short_label(_prev_element(node)), _short_label(_first_element(node))]
+            if any(label and _NOISE_WORDS.search(label) for label in labels):
+                return True
+        node = node.parent
+        depth += 1
+    return False
+
+
+def _prev_element(node: LexborNode) -> LexborNode | None:
+    sib = node.prev
+    while sib is not None and not sib.is_element_node:
+        sib = sib.prev
+    return sib
+
+
+def _first_element(node: LexborNode) -> LexborNode | None:
+    child = node.child
+    while child is not None and not child.is_element_node:
+        child = child.next
+    if child is not None and child.css_first("a[href]") is not None and len(node_text(child)) > 12:
+        return None  # the list's first item, not a heading
+    return child
+
+
+def _leads(group: _Group) -> list[LexborNode]:
+    """The item node of each member: the member, or for lists where each date comes
+    before its link as a sibling (``<span>date</span><a>title</a><br>``), that date."""
+    members = group.members
+    ids = {m.mem_id for m in members}
+    first_head = []
+    sib = members[0].prev
+    while sib is not None and sib.mem_id not in ids:
+        if sib.is_element_node:
+            first_head.append(sib)
+        sib = sib.prev
+    tail = []
+    sib = members[-1].next
+    while sib is not None:
+        if sib.is_element_node:
+            tail.append(sib)
+        sib = sib.next
+    interleaved = any(m.next is not None and _next_element(m) is not None
+                      and _next_element(m).mem_id not in ids for m in members[:-1])
+
+    def dated(nodes: list[LexborNode]) -> LexborNode | None:
+        for n in nodes:
+            text = n.text(deep=True) or ""
+            if len(text) <= 40 and _DATE_HINT.search(text):
+                return n
+        return None
+
+    if not interleaved or dated(first_head[:3]) is None or dated(tail[:3]) is not None:
+        return members
+    leads = []
+    for m in members:
+        head = []
+        sib = m.prev
+        while sib is not None and sib.mem_id not in ids and len(head) < 4:
+            if sib.is_element_node:
+                head.append(sib)
+            sib = sib.prev
+        leads.append(dated(head) or m)
+    return leads
+
+
+def _next_element(node: LexborNode) -> LexborNode | None:
+    sib = node.next
+    while sib is not None and not sib.is_element_node:
+        sib = sib.next
+    return sib
+
+
+def _score(group: _Group, page_host: str) -> float:
+    members = group.members  # each holds at least one title link: that is how it joined
+    if len(members) < 2:
+        return 0.0
+    weights, dated, same_host, urls = 0.0, 0, 0, 0
+    group.leads = _leads(group)
+    extents = item_extents(group.leads)
+    for member, extent in zip(members, extents, strict=True):
+        links = group.links[member.mem_id]
+        main = _main_link(links)
+        urls += _rivals(links, main)
+        weights += min(main.weight, 30.0)
+        same_host += host_of(main.url) == page_host
+        text = " ".join((n.text(deep=True) or "") for n in extent)
+        rest = text.replace(main.node.text(deep=True) or "", " ")
+        if _DATE_HINT.search(rest) or any(n.is_element_node and n.css_first("time[datetime]")
+                                          for n in extent):
+            dated += 1
+    n = len(members)
+    spread = urls / n  # 1 for items; blocks that each hold a whole list score low
+    group.dated, group.noise = dated / n, _is_noise(group)
+    score = weights * (1 + 1.5 * group.dated) * (0.6 + 0.4 * same_host / n)
+    if spread > 1.5:
+        score /= spread * spread
+    if group.noise:
+        score *= 0.2
+    return score
+
+
+def _ancestor(node: LexborNode, levels: int) -> LexborNode | None:
+    for _ in range(levels):
+        if node.parent is None:
+            return None
+        node = node.parent
+    return node
+
+
+def _ancestor_ids(node: LexborNode) -> set[int]:
+    """``node`` and its ancestors."""
+    found = set()
+    current: LexborNode | None = node
+    while current is not None:
+        found.add(current.mem_id)
+        current = current.parent
+    return found
+
+
+def _siblings_of_shape(best: _Group, groups: list[_Group]) -> list[_Group]:
+    """The winner and groups of the same shape close to it (one list split by headings)."""
+    def shape(g: _Group) -> tuple[str, str, str]:
+        return g.tag, g.parent.tag, g.parent.attributes.get("class") or ""
+
+    chosen = [best]
+    for group in groups:
+        if group is best or shape(group) != shape(best) or not any(group.links.values()):
+            continue
+        near = False
+        for k in (1, 2, 3):
+            a, b = _ancestor(best.parent, k), _ancestor(group.parent, k)
+            if a is not None and b is not None and a.mem_id == b.mem_id:
+                near = True
+                break
+        spread = sum(_rivals(links, _main_link(links)) for links in group.links.values()) / len(group.members)
+        if near and spread <= 1.5 and not _is_noise(group):
+            group.leads = _leads(group)
+            chosen.append(group)
+    return chosen
+
+
+def find_records(tree: LexborHTMLParser, ctx: PageContext) -> list[Record]:
+    """The page's main list, item by item, in page order."""
+    links = _good_links(tree, ctx)
+    groups = _groups(links)
+    page_host = host_of(ctx.url)
+    best, best_score = None, 0.0
+    for group in groups:
+        if len(group.members) < 2:
+            continue
+        group.score = _score(group, page_host)
+        if group.score > best_score:
+            best, best_score = group, group.score
+    if best is None or (best.noise and best.dated < 0.5):
+        return []  # only menus and link boxes: the page has no list (or it vanished)
+    chosen = _siblings_of_shape(best, groups)
+    if len(chosen) > 1:
+        order = {n.mem_id: i for i, n in enumerate(tree.root.traverse())}
+        chosen.sort(key=lambda g: order.get(g.members[0].mem_id, 0))
+    records = []
+    for group in chosen:
+        for member, lead, extent in zip(group.members, group.leads, item_extents(group.leads), strict=True):
+            links = group.links[member.mem_id]
+            if links:
+                records.append(_record(lead, extent, _main_link(links), ctx))
+    return records
+
+
+# --- one record's fields --------------------------------------------------------------
+
+
+def _record(lead: LexborNode, extent: list[LexborNode], main: _Link, ctx: PageContext) -> Record:
+    link = main.node
+    # A link wrapping a whole card: its heading is the title, the rest its date and summary.
+    heading = link.css_first("h1, h2, h3, h4, h5, h6, [class*=title]")
+    title_node = heading if heading is not None and not _same(heading, link) and node_text(heading) else link
+    title = node_title(title_node) if title_node is link else link_title(title_node)
+    skip = {n.mem_id for n in title_node.traverse(include_text=True)}
+    if title_node is link:
+        title = _without_dates(link, title)
+    record = Record(lead=lead, extent=extent, link=link, title_node=title_node, title=title, url=main.url)
+    _find_date(record, skip, ctx)
+    _find_summary(record, skip)
+    return record
+
+
+def _without_dates(link: LexborNode, title: str) -> str:
+    # "<a>标题 <span>2025-01-08</span></a>": the date is not part of the title.
+    for node in link.css("*"):
+        if node.mem_id != link.mem_id:
+            text = node_text(node)
+            if text and looks_like_date(text) and text in title and text != title:
+                title = clean_text(title.replace(text, " ", 1))
+    return title
+
+
+def _walk(extent: list[LexborNode], skip: set[int]) -> Iterator[LexborNode]:
+    """Element and text nodes of the extent in page order, outside the title."""
+    for top in extent:
+        if top.mem_id in skip:
+            continue
+        stack = [top]
+        while stack:
+            node = stack.pop()
+            if node.mem_id in skip:
+                continue
+            yield node
+            if node.is_element_node and node.tag not in ("script", "style"):
+                stack.extend(reversed(list(node.iter(include_text=True))))
+
+
+def _element_of(node: LexborNode) -> LexborNode:
+    return node if node.is_element_node else node.parent
+
+
+def _find_date(record: Record, skip: set[int], ctx: PageContext) -> None:
+    nodes = list(_walk(record.extent, skip))
+    texts = []
+    for node in nodes:
+        # Spaced: a day badge and its year-month in two spans ("08" "2025-01") stay apart.
+        raw = node.text(deep=True, separator=" ") if node.is_element_node else node.text_content
+        texts.append(clean_text(raw) if raw and len(raw) <= 120 else "")
+    # A node that is just a date ("[2025-01-08]", "发布时间：2025年01月08日"), then a
+    # <time datetime>, then a short text that holds a date among other words.
+    for node, text in zip(nodes, texts, strict=True):
+        if text and looks_like_date(text) and _set_date(record, text, _element_of(node), ctx):
+            return
+    for node in nodes:
+        if node.is_element_node:
+            for attr in ("datetime", "data-date", "data-time", "content"):
+                value = clean_text(node.attributes.get(attr))
+                if value and len(value) <= 40 and _set_date(record, value, node, ctx):
+                    return
+    for node, text in zip(nodes, texts, strict=True):
+        if text and len(text) <= 60 and _DATE_HINT.search(text) and _set_date(
+                record, text, _element_of(node), ctx):
+            return
+    if record.title_node is record.link:
+        for node in record.link.css("*"):
+            text = node_text(node)
+            if node.mem_id != record.link.mem_id and text and looks_like_date(text) and _set_date(
+                    record, text, node, ctx):
+                return
+
+
+def _set_date(record: Record, text: str, node: LexborNode, ctx: PageContext) -> bool:
+    day = date_from_text(text, ctx)
+    if day is None:
+        return False
+    record.date = with_heading_year(day, text, record.lead)
+    record.raw_date, record.date_node = text, node
+    return True
+
+
+def _find_summary(record: Record, skip: set[int]) -> None:
+    best, best_len = None, 0
+    # Boxes around the title or the date hold more than a summary.
+    around = _ancestor_ids(record.title_node)
+    if record.date_node is not None:
+        around |= _ancestor_ids(record.date_node)
+    for node in _walk(record.extent, skip):
+        if not node.is_element_node or node.tag in ("a", "script", "style") or node.mem_id in around:
+            continue
+        if node.css_first("a[href]") is not None and record.title_node is record.link:
+            continue  # a list of links
+        text = node_text(node)
+        if text_weight(text) < 12 or text == record.title or looks_like_date(text):
+            continue
+        if len(text) >= best_len:  # ">=": the innermost of nested boxes with the same text
+            best, best_len = node, len(text)
+    if best is not None:
+        record.summary, record.summary_node = node_text(best), best
+
+
+# --- explain: selectors that reproduce the result with parser = "css" ----------------------
+
+
+_PLAIN = re.compile(r"^[A-Za-z_][A-Za-z0-9_-]*$")
+# Classes that differ between items of one list, or say nothing about structure.
+_UNSTABLE_CLASS = re.compile(r"^(?:odd|even|first|last|on|active|cur|current|selected|hover|clearfix"
+                             r"|fl|fr|left|right|clear|cf|n\d+)$|\d{3,}")
+_SPECIFIC = re.compile(r"[.#\[]")
+
+
+def _plain_classes(node: LexborNode) -> list[str]:
+    return [c for c in (node.attributes.get("class") or "").split() if _PLAIN.match(c)]
+
+
+def _classes_of(node: LexborNode) -> list[str]:
+    return [c for c in _plain_classes(node) if not _UNSTABLE_CLASS.search(c)]
+
+
+def _simple(nodes: list[LexborNode], *, ids: bool = False) -> list[str]:
+    """Simple selectors every node of ``nodes`` matches: #id (one node), tag.class, tag."""
+    if not nodes or any(n.tag != nodes[0].tag for n in nodes):
+        return []
+    tag = nodes[0].tag
+    out = []
+    if ids and len(nodes) == 1 and _PLAIN.match(nodes[0].attributes.get("id") or ""):
+        out.append("#" + nodes[0].attributes["id"])
+    common = [c for c in _classes_of(nodes[0]) if all(c in _classes_of(n) for n in nodes[1:])]
+    return out + [f"{tag}.{c}" for c in common] + [tag]
+
+
+def _unique(nodes: list[LexborNode]) -> list[LexborNode]:
+    return list({n.mem_id: n for n in nodes}.values())
+
+
+def _by_preference(candidates: list[str]) -> list[str]:
+    # Classes and ids survive redesigns of a page better than bare tags and positions;
+    # among equals, the generation order (simplest first) stands.
+    def key(c: str) -> tuple[int, int]:
+        return -min(len(_SPECIFIC.findall(c)), 2), ("nth-child" in c)
+
+    return sorted(dict.fromkeys(candidates), key=key)
+
+
+def _nth(node: LexborNode) -> int:
+    index, sib = 1, node.prev
+    while sib is not None:
+        if sib.is_element_node:
+            index += 1
+        sib = sib.prev
+    return index
+
+
+def _path(node: LexborNode, top: LexborNode) -> list[LexborNode]:
+    # node, its parent, ... up to and including top (node itself when node is top).
+    chain = [node]
+    while chain[-1].mem_id != top.mem_id and chain[-1].parent is not None:
+        chain.append(chain[-1].parent)
+    return chain
+
+
+def _field_candidates(records: list[Record], targets: list[LexborNode | None]) -> list[str]:
+    paths = []
+    for record, target in zip(records, targets, strict=True):
+        if target is not None:
+            top = next((e for e in record.extent if e.is_element_node and _contains(e, target)), target)
+            paths.append(_path(target, top))
+    if not paths:
+        return []
+    selves = _simple([p[0] for p in paths])
+    candidates = list(selves)
+    if selves and all("title" in p[0].attributes for p in paths):
+        candidates.append(f"{selves[-1]}[title]")
+    if selves and len(nth := {_nth(p[0]) for p in paths}) == 1:
+        candidates.append(f"{selves[-1]}:nth-child({nth.pop()})")
+    for level in range(1, min(len(p) for p in paths)):
+        outers = _simple([p[level] for p in paths])
+        for outer in outers:
+            for inner in selves:
+                candidates.append(f"{outer} {inner}")
+                if level == 1:
+                    candidates.append(f"{outer} > {inner}")
+        if outers and selves and len(nth := {_nth(p[level]) for p in paths}) == 1:
+            # ">" keeps it inside the item: an outer layout cell can be the n-th child too.
+            joint = " > " if level == 1 else " "
+            candidates.append(f"{outers[-1]}:nth-child({nth.pop()}){joint}{selves[-1]}")
+    return _by_preference(candidates)
+
+
+def _same(a: LexborNode | None, b: LexborNode | None) -> bool:
+    return a is not None and b is not None and a.mem_id == b.mem_id
+
+
+def _contains(outer: LexborNode, inner: LexborNode) -> bool:
+    return outer.mem_id in _ancestor_ids(inner)
+
+
+def _field_selectors(records: list[Record], targets: list[LexborNode | None]) -> list[str]:
+    """Selectors whose first match in each record is that record's target, best first."""
+    out = []
+    for candidate in _field_candidates(records, targets):
+        try:
+            if all(_same(first_match(r.extent, candidate), t)
+                   for r, t in zip(records, targets, strict=True) if t is not None):
+                out.append(candidate)
+        except SelectolaxError:
+            continue
+    return out
+
+
+def _item_selectors(tree: LexborHTMLParser, leads: list[LexborNode]) -> list[str]:
+    """Selectors that pick the item nodes: exact ones first, then supersets (header
+    rows, separators) that the title selector has to filter out."""
+    selves = _simple(leads)
+    if selves:
+        # a[target="_blank"]: list links often differ from a pager's links in the same cell only so.
+        shared = [(k, v) for k, v in leads[0].attributes.items() if k in ("target", "title") and v
+                  and all(n.attributes.get(k) == v for n in leads) and '"' not in v]
+        selves += [f'{selves[-1]}[{k}="{v}"]' for k, v in shared if k == "target"]
+        if all("title" in n.attributes for n in leads):
+            selves.append(f"{selves[0]}[title]")
+    parents = _unique([n.parent for n in leads if n.parent is not None])
+    outers = _simple(parents, ids=True)
+    candidates = [f"{outer} > {inner}" for outer in outers for inner in selves]
+    grands = _unique([p.parent for p in parents if p.parent is not None])
+    for grand in _simple(grands, ids=True):
+        for inner in selves:
+            candidates += [f"{grand} > {outers[-1]} > {inner}" if outers else f"{grand} {inner}",
+                           f"{grand} {inner}"]
+    # Chains of ancestors, for class-less markup (tables in tables).
+    levels = [leads]
+    for _ in range(6):
+        above = _unique([n.parent for n in levels[-1] if n.parent is not None])
+        if not above or any(n.tag in ("body", "html") for n in above):
+            break
+        levels.append(above)
+        for pick in (0, -1):
+            chain = [_simple(level) for level in reversed(levels[1:])]
+            if all(chain) and selves:
+                candidates.append(" > ".join([c[pick] for c in chain] + [selves[pick]]))
+    node = grands[0].parent if len(grands) == 1 else None
+    while node is not None and node.tag not in ("body", "html"):  # the nearest id above anchors it
+        if _PLAIN.match(node.attributes.get("id") or ""):
+            candidates += [f"#{node.attributes['id']} {outers[-1]} > {inner}" for inner in selves if outers]
+            break
+        node = node.parent
+    exact, superset = [], []
+    want = [n.mem_id for n in leads]
+    for candidate in _by_preference(candidates):
+        try:
+            got = [n.mem_id for n in tree.css(candidate)]
+        except SelectolaxError:
+            continue
+        if got == want:
+            exact.append(candidate)
+        elif set(want) <= set(got) and len(got) <= 3 * len(want) + 5:
+            superset.append(candidate)
+    return exact + superset
+
+
+def _next_selector(tree: LexborHTMLParser, ctx: PageContext, found: NextLink | None) -> str | None:
+    if found is None or found.node is None:
+        return None
+    node = found.node
+    candidates = []
+    if found.how == "rel":
+        candidates.append(f'{node.tag}[rel~="next"]')
+    candidates += [f"a.{c}" for c in _classes_of(node) if "next" in c.lower()]
+    parent = node.parent
+    if parent is not None:
+        candidates += [f"{parent.tag}.{c} > a" for c in _classes_of(parent) if "next" in c.lower()]
+    title = node.attributes.get("title")
+    if title and '"' not in title:
+        candidates.append(f'a[title="{title}"]')
+    label = clean_text(node.text(deep=True))
+    if label and '"' not in label and not label.isdigit():
+        candidates.append(f'a:lexbor-contains("{label}")')
+    if found.how == "pager" and found.current is not None:
+        # The current page's marker ("span.cur", "li.active") comes right before the next number.
+        current = found.current
+        before = _prev_element(node)
+        if before is not None and before.mem_id == current.mem_id:
+            candidates += [f"{current.tag}.{c} + a" for c in _plain_classes(current)] + [f"{current.tag} + a"]
+        box = current if current.tag == "li" else current.parent
+        if box is not None and box.tag == "li" and parent is not None and parent.tag == "li":
+            candidates += [f"li.{c} + li > a" for c in _plain_classes(box)]
+        # Scoped to the pager's box, so a menu's "li.active" does not match first.
+        scopes: list[str] = []
+        above = box.parent if box is not None and box.tag == "li" else current.parent
+        for _ in range(3):
+            if above is None or above.tag in ("body", "html"):
+                break
+            scopes += _simple([above], ids=True)[:-1]
+            above = above.parent
+        candidates = [f"{scope} {c}" for scope in scopes for c in candidates] + candidates
+    for candidate in candidates:
+        try:
+            if select_next(tree, ctx, candidate) == found.url:
+                return candidate
+        except SelectolaxError:
+            continue
+    return None
+
+
+@dataclass
+class Explanation:
+    """What auto found, as css selectors, plus what they cannot express."""
+
+    selectors: dict[str, str]  # keys of [sources.NAME.selectors]
+    page_url: str | None = None  # a page_url template, when the pager is a createPageHTML script
+    reproduces: bool = False  # css with ``selectors`` finds the same items (and next URL)
+    notes: list[str] = field(default_factory=list)
+
+
+def explain(tree: LexborHTMLParser, ctx: PageContext) -> Explanation:
+    """The selectors that make parser "css" reproduce what auto finds on this page.
+
+    Each selector is checked against the page: the item selector picks the item nodes
+    (with extra nodes only where the title selector skips them), and css with the
+    selectors must give the same titles, URLs and dates (``reproduces``).
+    """
+    records = find_records(tree, ctx)
+    found = find_next(tree, ctx)
+    out = Explanation(selectors={})
+    if not records:
+        out.notes.append("no list of items found")
+        return out
+    fields: dict[str, str] = {}
+    if any(r.title_node is not r.link for r in records):
+        urls = _field_selectors(records, [r.link for r in records])
+        if urls:
+            fields["url"] = urls[0]
+    if any(r.date_node is not None for r in records):
+        dates = _field_selectors(records, [r.date_node for r in records])
+        if dates:
+            fields["date"] = dates[0]
+        else:
+            out.notes.append("no selector picks every date")
+    if sum(r.summary_node is not None for r in records) * 2 >= len(records):
+        summaries = _field_selectors(records, [r.summary_node for r in records])
+        if summaries:
+            fields["summary"] = summaries[0]
+    if found is not None and found.how == "script":
+        out.page_url = found.template
+        out.notes.append("the pager is a createPageHTML script: set page_url instead of a next selector")
+    elif found is not None:
+        nxt = _next_selector(tree, ctx, found)
+        if nxt:
+            fields["next"] = nxt
+        else:
+            out.notes.append("no selector picks the next-page link")
+    want = [(r.title, r.url, r.date) for r in records]
+    titles = _field_selectors(records, [r.title_node for r in records])
+    best: tuple[int, dict[str, str]] | None = None
+    for item_sel in _item_selectors(tree, [r.lead for r in records]):
+        for title_sel in titles[:6]:
+            sel = {"item": item_sel, "title": title_sel, **fields}
+            got = [(i.title, i.url, i.date) for i in extract(tree, ctx, sel, strict=False).items]
+            same = sum(a == b for a, b in zip(got, want, strict=False)) - abs(len(got) - len(want))
+            if best is None or same > best[0]:
+                best = (same, sel)
+            if got == want:
+                out.selectors = sel
+                # The next link counts too: by selector, or by the page_url a script pager needs.
+                out.reproduces = found is None or "next" in sel or out.page_url is not None
+                return out
+    if best is None:
+        out.notes.append("no selector picks every item" if titles else "no selector picks every title")
+        return out
+    out.selectors = best[1]
+    out.notes.append(f"css with these selectors gets {max(best[0], 0)} of {len(want)} items right")
+    return out
