@@ -12,11 +12,10 @@ from typing import Any
 from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from parsers import PARSERS
+from parsers import PARSERS, SelectorError, check_selectors
 
 DEFAULT_SOURCES = "sources.toml"
 _NAME = re.compile(r"^[a-z0-9][a-z0-9_-]*$")
-SELECTOR_KEYS = {"item", "title", "url", "date", "summary", "next"}
 
 
 class ConfigError(ValueError):
@@ -182,15 +181,13 @@ def _source(path: Path, name: str, table: Any) -> Source:
             raise fail("user_agent", "must be a non-empty one-line string")
         kwargs["user_agent"] = ua.strip()
 
-    if "selectors" in table:
-        sel = table["selectors"]
-        if not isinstance(sel, dict) or not all(isinstance(v, str) and v for v in sel.values()):
-            raise fail("selectors", "must be a table of CSS selector strings")
-        bad = set(sel) - SELECTOR_KEYS
-        if bad:
-            known = ", ".join(sorted(SELECTOR_KEYS))
-            raise fail(f"selectors.{sorted(bad)[0]}", f"unknown key (known: {known})")
-        kwargs["selectors"] = dict(sel)
+    if parser == "css":
+        try:
+            kwargs["selectors"] = check_selectors(table.get("selectors", {}))
+        except SelectorError as exc:
+            raise fail(f"selectors.{exc.key}" if exc.key else "selectors", exc.reason) from None
+    elif "selectors" in table:
+        raise fail("selectors", f'only used with parser = "css" (this source uses {parser!r})')
     return Source(**kwargs)
 
 

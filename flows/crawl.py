@@ -13,12 +13,14 @@ import uuid
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
+import duckdb
+
 from flows.config import Source
-from flows.drift import LayoutDrift, check_page, run_history
+from flows.drift import LayoutDrift, check_page, drift_from, run_history
 from flows.fetch import Disallowed, Fetcher, FetchError
 from flows.rows import to_rows
 from flows.walk import PageVisitor, walk
-from parsers import Item, parse_listing
+from parsers import Item, ListingPage, ParseError, parse_listing
 from warehouse import (
     MergeStats,
     PageRecord,
@@ -172,24 +174,22 @@ def process_page(
             record_page(con, replace(record, not_modified=True))
         return PageResult(url=fetched.url, next_url=None, items=0, stats=MergeStats(), newest=None,
                           not_modified=True)
-    page = parse_listing(fetched.body, fetched.url, parser=source.parser,
-                         fetched_at=fetched.fetched_at, tz=source.timezone,
-                         header_charset=fetched.charset)
-    record = replace(record, body=fetched.body, encoding=page.encoding)
-    dates = [i.date for i in page.items if i.date]
-    # Pages before the plan's first page are only walked through: nothing merged,
-    # but the merge still counts the page, so ingest_runs agrees with the report.
-    kept = [i for i in page.items if plan.keeps(i)] if page_no >= plan.first_page else []
-    rows, bad = to_rows(source.name, source.hosts, fetched.url, kept,
-                        fetched_at=fetched.fetched_at, timezone=source.timezone)
+    record = replace(record, body=fetched.body)
+    try:
+        page = parse_listing(fetched.body, fetched.url, parser=source.parser,
+                             fetched_at=fetched.fetched_at, tz=source.timezone,
+                             header_charset=fetched.charset, selectors=source.selectors or None)
+    except ParseError as exc:  # e.g. a css selector that matches nothing any more
+        drift = drift_from(source.name, fetched.url, page_no, str(exc))
+        with connect(warehouse) as con:
+            record_page(con, replace(record, error=str(drift)))
+        raise drift from None
+    record = replace(record, encoding=page.encoding)
     # The file is held only for the merge, never while fetching.
     with connect(warehouse) as con:
-        try:
-            check_page(source.name, fetched.url, page_no, page, run_history(con, source.name, run_id))
-        except LayoutDrift as exc:  # archived (for a reparse once fixed), nothing merged
-            record_page(con, replace(record, error=str(exc)))
-            raise
-        stats = merge_items(con, rows, run_id=run_id, now=_now(), quarantined=bad, page=record)
+        stats = merge_page(con, source, plan, page, url=fetched.url, page_no=page_no, run_id=run_id,
+                           fetched_at=fetched.fetched_at, record=record)
+    dates = [i.date for i in page.items if i.date]
     return PageResult(
         url=fetched.url,
         next_url=page.next_url,
@@ -198,6 +198,26 @@ def process_page(
         newest=max(dates) if dates else None,
         newest_items=tuple((i.date.isoformat() if i.date else "", i.title) for i in page.items[:5]),
     )
+
+
+def merge_page(
+    con: duckdb.DuckDBPyConnection, source: Source, plan: Plan, page: ListingPage, *,
+    url: str, page_no: int, run_id: str, fetched_at: dt.datetime, record: PageRecord | None = None,
+) -> MergeStats:
+    """Check a parsed page for layout drift, then merge the items the plan keeps (and
+    archive ``record`` with them, in the merge's transaction)."""
+    # Pages before the plan's first page are only walked through: nothing merged,
+    # but the merge still counts the page, so ingest_runs agrees with the report.
+    kept = [i for i in page.items if plan.keeps(i)] if page_no >= plan.first_page else []
+    rows, bad = to_rows(source.name, source.hosts, url, kept, fetched_at=fetched_at,
+                        timezone=source.timezone)
+    try:
+        check_page(source.name, url, page_no, page, run_history(con, source.name, run_id))
+    except LayoutDrift as exc:  # archived (for a reparse once fixed), nothing merged
+        if record is not None:
+            record_page(con, replace(record, error=str(exc)))
+        raise
+    return merge_items(con, rows, run_id=run_id, now=_now(), quarantined=bad, page=record)
 
 
 def run_source(

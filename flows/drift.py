@@ -67,7 +67,11 @@ def check_page(source: str, url: str, page_no: int, page: ListingPage, history: 
         elif history.linked_share >= SHARE and not any(i.url for i in items):
             what = f"none of its {len(items)} items has a link any more"
     if what:
-        raise LayoutDrift(
-            f"layout changed? {source} page {page_no} ({url}): {what}; nothing was merged from it."
-            f" Check the parser with `news-ingest sources --check {source}`"
-        )
+        raise drift_from(source, url, page_no, what)
+
+
+def drift_from(source: str, url: str, page_no: int, what: str) -> LayoutDrift:
+    return LayoutDrift(
+        f"layout changed? {source} page {page_no} ({url}): {what}; nothing was merged from it."
+        f" Check the parser with `news-ingest sources --check {source}`"
+    )

@@ -92,11 +92,32 @@ def test_commands_that_run_no_flow_do_not_import_prefect(loaded, sources_file):
         assert out.returncode == 0, out.stderr
 
 
-def test_sources_and_stats(loaded, sources_file):
+def test_sources_show_health_and_stats_a_chart(loaded, sources_file):
     out = cli("--warehouse", str(loaded), "--sources", str(sources_file), "sources")
-    assert out.returncode == 0 and "mirror" in out.stdout and "ecoforum" in out.stdout
+    assert out.returncode == 0, out.stderr
+    header, _, row = out.stdout.splitlines()[:3]
+    assert "last_success" in header and "last_failure" in header and "stale_days" in header
+    cells = [c.strip() for c in row.split("|")]
+    assert cells[:3] == ["mirror", "yes", "ecoforum"] and cells[4] == "20" and cells[5] == "2025-01-08"
+    assert cells[7].endswith("UTC") and cells[8] == "NULL"
     out = cli("--warehouse", str(loaded), "stats")
     assert out.returncode == 0 and "mirror" in out.stdout and "2025-01-08" in out.stdout
+    assert "Articles per month" in out.stdout and "█" in out.stdout
+
+
+def test_sources_check_shows_what_the_parser_finds_live(mirror_server, tmp_path):
+    path = tmp_path / "s.toml"
+    path.write_text(mirror_server.source_toml("mirror") + mirror_server.source_toml("guess")
+                    .replace('"ecoforum"', '"auto"'), encoding="utf-8")
+    out = cli("--sources", str(path), "sources", "--check", "mirror")
+    assert out.returncode == 0, out.stderr
+    assert "生态环境部气候司相关负责人就《产品碳足迹核算标准编制工作指引》答记者问" in out.stdout
+    assert "2025-01-08" in out.stdout and "list_2.html" in out.stdout
+    out = cli("--sources", str(path), "sources", "--check", "guess")
+    assert out.returncode == 0, out.stderr
+    assert "[sources.guess.selectors]" in out.stdout
+    out = cli("--sources", str(path), "sources", "--check", "nope")
+    assert out.returncode == 2 and out.stderr.startswith("error: unknown source 'nope'")
 
 
 @pytest.mark.slow

@@ -87,3 +87,21 @@ def test_shipped_sources_file_is_valid_and_its_real_source_disabled():
     sources = load_sources(Path(__file__).parents[1] / "sources.toml")
     assert sources["eco-forum"].enabled is False
     assert sources["eco-forum"].start_url is None  # not invented: the operator sets it
+
+
+def test_css_sources_have_their_selectors_checked(tmp_path):
+    css = GOOD.replace('parser = "ecoforum"', 'parser = "css"')
+    ok = css + '[sources.a.selectors]\nitem = "ul.news > li"\ntitle = "a"\n'
+    (src,) = load_sources(write(tmp_path, ok)).values()
+    assert src.selectors == {"item": "ul.news > li", "title": "a"}
+    for table, expected in [
+        ('item = "ul >"\ntitle = "a"', "[sources.a] selectors.item:"),
+        ('item = "li"', "[sources.a] selectors.title:"),
+        ('item = "li"\ntitle = "a"\ncolour = "b"', "[sources.a] selectors.colour:"),
+        ("", "[sources.a] selectors"),
+    ]:
+        with pytest.raises(ConfigError) as err:
+            load_sources(write(tmp_path, css + "[sources.a.selectors]\n" + table + "\n"))
+        assert expected in str(err.value) and "\n" not in str(err.value)
+    with pytest.raises(ConfigError, match='selectors: only used with parser = "css"'):
+        load_sources(write(tmp_path, GOOD + '[sources.a.selectors]\nitem = "li"\ntitle = "a"\n'))
