@@ -5,12 +5,12 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import replace
 
-import duckdb
 import pytest
 
 from flows.config import load_sources
 from flows.crawl import Plan, PlanError, backfill_plan, process_page, run_source
 from flows.fetch import Fetcher, FetchError
+from tests.helpers import q
 
 
 def source_of(sources_file):
@@ -18,11 +18,7 @@ def source_of(sources_file):
 
 
 def rows(warehouse, sql="select count(*) from articles"):
-    con = duckdb.connect(str(warehouse), read_only=True)
-    try:
-        return con.execute(sql).fetchall()
-    finally:
-        con.close()
+    return q(warehouse, sql)
 
 
 def test_incremental_runs(mirror_server, sources_file, warehouse_path):

@@ -6,7 +6,6 @@ import datetime as dt
 from dataclasses import replace
 from itertools import pairwise
 
-import duckdb
 import pytest
 
 from flows.config import load_sources
@@ -14,6 +13,7 @@ from flows.crawl import Plan, backfill_plan, run_source
 from flows.fetch import Fetcher, FetchError, retry_after
 from flows.politeness import HostLimiter
 from tests.faultserver import FaultServer
+from tests.helpers import q
 
 
 @pytest.fixture
@@ -28,13 +28,6 @@ def source_for(srv: FaultServer, tmp_path, **settings):
     path.write_text(srv.source_toml(**{**defaults, **settings}), encoding="utf-8")
     return load_sources(path)["faulty"]
 
-
-def q(warehouse, sql):
-    con = duckdb.connect(str(warehouse), read_only=True)
-    try:
-        return con.execute(sql).fetchall()
-    finally:
-        con.close()
 
 
 def run(source, plan, warehouse):

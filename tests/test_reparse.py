@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from dataclasses import replace
 
-import duckdb
 import pytest
 
 import parsers
@@ -13,14 +12,7 @@ from flows.crawl import Plan, run_source
 from flows.mirror import Mirror, MirrorServer
 from flows.reparse import reparse_source
 from parsers import ecoforum
-
-
-def q(warehouse, sql):
-    con = duckdb.connect(str(warehouse), read_only=True)
-    try:
-        return con.execute(sql).fetchall()
-    finally:
-        con.close()
+from tests.helpers import q
 
 
 @pytest.fixture
