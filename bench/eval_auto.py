@@ -114,10 +114,10 @@ def report(part: str, *, verbose: bool = False) -> Score:
 
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    ap.add_argument("--set", choices=("tuning", "holdout", "all"), default="all")
+    ap.add_argument("--set", choices=("tuning", "holdout", "blind", "all"), default="all")
     ap.add_argument("--verbose", action="store_true", help="list every missed or wrong item")
     args = ap.parse_args(argv)
-    parts = ("tuning", "holdout") if args.set == "all" else (args.set,)
+    parts = ("tuning", "holdout", "blind") if args.set == "all" else (args.set,)
     for part in parts:
         report(part, verbose=args.verbose)
     return 0
