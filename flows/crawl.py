@@ -19,12 +19,12 @@ from flows.config import Source
 from flows.drift import LayoutDrift, check_page, drift_from, run_history
 from flows.fetch import Disallowed, Fetcher, FetchError
 from flows.rows import to_rows
+from flows.turns import run_turn, writer_turn
 from flows.walk import PageVisitor, walk
 from parsers import Item, ListingPage, ParseError, parse_listing
 from warehouse import (
     MergeStats,
     PageRecord,
-    connect,
     finish_run,
     last_run_state,
     merge_items,
@@ -155,7 +155,7 @@ def process_page(
     """
     etag = last_modified = None
     if plan.kind == "ingest" and not plan.catch_up:  # backfills and catch-ups want the body
-        with connect(warehouse) as con:
+        with writer_turn(warehouse) as con:
             etag, last_modified = page_validators(con, source.name, url)
     record = PageRecord(run_id=run_id, source=source.name, url=url, page_no=page_no,
                         fetched_at=_now(), status=None)
@@ -164,13 +164,13 @@ def process_page(
     except Disallowed:
         raise
     except FetchError as exc:
-        with connect(warehouse) as con:
+        with writer_turn(warehouse) as con:
             record_page(con, replace(record, status=exc.status, error=exc.reason, attempts=exc.attempts))
         raise
     record = replace(record, final_url=fetched.url, fetched_at=fetched.fetched_at, status=fetched.status,
                      etag=fetched.etag, last_modified=fetched.last_modified, attempts=fetched.attempts)
     if fetched.not_modified:  # costs no parse and no merge
-        with connect(warehouse) as con:
+        with writer_turn(warehouse) as con:
             record_page(con, replace(record, not_modified=True))
         return PageResult(url=fetched.url, next_url=None, items=0, stats=MergeStats(), newest=None,
                           not_modified=True)
@@ -181,12 +181,12 @@ def process_page(
                              header_charset=fetched.charset, selectors=source.selectors or None)
     except ParseError as exc:  # e.g. a css selector that matches nothing any more
         drift = drift_from(source.name, fetched.url, page_no, str(exc))
-        with connect(warehouse) as con:
+        with writer_turn(warehouse) as con:
             record_page(con, replace(record, error=str(drift)))
         raise drift from None
     record = replace(record, encoding=page.encoding)
     # The file is held only for the merge, never while fetching.
-    with connect(warehouse) as con:
+    with writer_turn(warehouse) as con:
         stats = merge_page(con, source, plan, page, url=fetched.url, page_no=page_no, run_id=run_id,
                            fetched_at=fetched.fetched_at, record=record)
     dates = [i.date for i in page.items if i.date]
@@ -232,11 +232,19 @@ def run_source(
     """One source's run, recorded in ``ingest_runs`` from start to end.
 
     ``visit`` defaults to ``process_page`` with a fetcher for the source; the
-    Prefect flows pass a task-wrapped one.
+    Prefect flows pass a task-wrapped one. With a Prefect server, the run first
+    takes its turn among all flow runs writing the warehouse.
     """
+    with run_turn(f"{plan.kind} of {source.name}"):
+        return _run_source(source, plan, warehouse=warehouse, flow_run_id=flow_run_id,
+                           visit=visit, fetcher=fetcher)
+
+
+def _run_source(source: Source, plan: Plan, *, warehouse: Path, flow_run_id: str | None,
+                visit: PageVisitor | None, fetcher: Fetcher | None) -> SourceReport:
     run_id = str(uuid.uuid4())
     report = SourceReport(source=source.name, kind=plan.kind, run_id=run_id)
-    with connect(warehouse) as con:
+    with writer_turn(warehouse) as con:
         if plan.kind == "ingest" and last_run_state(con, source.name, "ingest") not in (
             None, "completed",
         ):
@@ -260,7 +268,7 @@ def run_source(
     finally:
         if own_fetcher:
             fetcher.close()
-        with connect(warehouse) as con:
+        with writer_turn(warehouse) as con:
             finish_run(con, run_id, state=report.state, ended_at=_now(),
                        pages_failed=report.pages_failed,
                        error=report.error or ("; ".join(report.failures)[:2000] or None))

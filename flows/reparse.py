@@ -20,8 +20,9 @@ from flows.config import Source, load_sources, resolve_sources_path, select_sour
 from flows.crawl import Plan, SourceReport, merge_page
 from flows.drift import LayoutDrift
 from flows.tasks import final_state
+from flows.turns import run_turn, writer_turn
 from parsers import ParseError, parse_listing
-from warehouse import archived_pages, connect, finish_run, resolve_path, start_run
+from warehouse import archived_pages, finish_run, resolve_path, start_run
 
 log = logging.getLogger("news_ingest.reparse")
 
@@ -33,11 +34,17 @@ def reparse_source(source: Source, *, warehouse: Path, since: dt.date | None = N
     Holds the warehouse for the whole source: other writers wait (30 s at most), so
     reparse a large archive by source or with ``since``.
     """
+    with run_turn(f"reparse of {source.name}"):
+        return _reparse(source, warehouse=warehouse, since=since, flow_run_id=flow_run_id)
+
+
+def _reparse(source: Source, *, warehouse: Path, since: dt.date | None,
+             flow_run_id: str | None) -> SourceReport:
     run_id = str(uuid.uuid4())
     report = SourceReport(source=source.name, kind="reparse", run_id=run_id)
     plan = Plan(kind="reparse")
     now = dt.datetime.now(dt.UTC)
-    with connect(warehouse) as con:
+    with writer_turn(warehouse) as con:
         start_run(con, run_id=run_id, flow_run_id=flow_run_id, kind="reparse", source=source.name,
                   started_at=now)
         try:

@@ -84,3 +84,34 @@ def test_flow_fails_for_an_unreachable_source(flow_env, tmp_path, monkeypatch):
     assert state.is_failed()
     assert "gone: failed" in state.message
     assert count(flow_env, "select state from ingest_runs") == "failed"
+
+
+def test_two_flow_runs_at_once_take_turns_and_both_land(flow_env, tmp_path, monkeypatch):
+    import threading
+
+    from prefect.client.orchestration import get_client
+
+    from flows.backfill import backfill
+    from flows.ingest import ingest
+    from flows.mirror import Mirror, MirrorServer
+
+    with MirrorServer(Mirror()) as a, MirrorServer(Mirror()) as b:
+        sources = tmp_path / "two.toml"
+        sources.write_text(a.source_toml("a") + b.source_toml("b"), encoding="utf-8")
+        monkeypatch.setenv("NEWS_INGEST_SOURCES", str(sources))
+        states = {}
+        runs = [threading.Thread(target=lambda: states.__setitem__(
+                    "ingest", ingest(sources=["a"], return_state=True))),
+                threading.Thread(target=lambda: states.__setitem__(
+                    "backfill", backfill(source="b", pages="1-21", return_state=True)))]
+        for t in runs:
+            t.start()
+        for t in runs:
+            t.join(300)
+    assert states["ingest"].is_completed() and states["backfill"].is_completed()
+    assert count(flow_env, "select count(*) from articles where source = 'a'") == 210
+    assert count(flow_env, "select count(*) from articles where source = 'b'") == 210
+    # With a Prefect API the writers also took turns through a one-slot global limit.
+    with get_client(sync_client=True) as client:
+        limit = client.read_global_concurrency_limit_by_name("news-ingest-warehouse")
+    assert limit.limit == 1 and limit.active_slots == 0

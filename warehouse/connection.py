@@ -13,7 +13,7 @@ import errno
 import fcntl
 import os
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import duckdb
@@ -56,14 +56,16 @@ def lock_path(path: str | Path) -> Path:
 
 @contextlib.contextmanager
 def connect(
-    path: str | Path, *, read_only: bool = False, wait_seconds: float = 30.0
+    path: str | Path, *, read_only: bool = False, wait_seconds: float = 30.0,
+    on_wait: Callable[[str], None] | None = None,
 ) -> Iterator[duckdb.DuckDBPyConnection]:
     """Open the warehouse for the duration of the `with` block.
 
     Writers (default) create the file and its directory if needed and apply pending
     migrations before yielding. Readers never create anything: a missing file raises
     WarehouseMissing. Either waits up to `wait_seconds` for other holders, then raises
-    WarehouseBusy. The connection's TimeZone is UTC, so TIMESTAMPTZ values come back in UTC.
+    WarehouseBusy; `on_wait(message)` is called once if it has to wait for our own lock.
+    The connection's TimeZone is UTC, so TIMESTAMPTZ values come back in UTC.
 
     Do not nest two connect() calls for the same file in one process: the inner one waits
     for the outer one's lock and fails with WarehouseBusy.
@@ -81,7 +83,8 @@ def connect(
         except OSError as exc:
             raise WarehouseError(f"cannot create directory {path.parent}: {exc.strerror}") from exc
 
-    lock_fd = _acquire_lock(lock_path(path), exclusive=not read_only, deadline=deadline)
+    lock_fd = _acquire_lock(lock_path(path), exclusive=not read_only, deadline=deadline,
+                            on_wait=on_wait)
     try:
         con = _open_duckdb(path, read_only=read_only, deadline=deadline)
         try:
@@ -97,18 +100,22 @@ def connect(
             _release_lock(lock_fd)
 
 
-def _acquire_lock(lock_file: Path, *, exclusive: bool, deadline: float) -> int | None:
+def _acquire_lock(lock_file: Path, *, exclusive: bool, deadline: float,
+                  on_wait: Callable[[str], None] | None = None) -> int | None:
     """flock `lock_file`, polling until `deadline`; the fd to release, or None if unlockable."""
     fd = _open_lock_file(lock_file, create=exclusive)
     if fd is None:
         return None
     mode = (fcntl.LOCK_EX if exclusive else fcntl.LOCK_SH) | fcntl.LOCK_NB
+    told = False
     while True:
         try:
             fcntl.flock(fd, mode)
             return fd
         except BlockingIOError:
-            pass
+            if on_wait is not None and not told:  # say so once: a queue, not a hang
+                on_wait(f"waiting for the warehouse: another writer holds {lock_file}")
+                told = True
         except OSError as exc:
             if exc.errno not in (errno.EAGAIN, errno.EACCES):
                 os.close(fd)
