@@ -133,10 +133,17 @@ def cmd_backfill(args: argparse.Namespace) -> int:
     plan = backfill_plan(args.pages, args.since, args.until)
     select_sources(load_sources(sources_path), [args.source])
     _prefect_env()
+    from flows import progress
     from flows.backfill import backfill
 
-    state = backfill(source=args.source, pages=args.pages, since=plan.since, until=plan.until,
-                     return_state=True)
+    total = plan.last_page - plan.first_page + 1 if plan.last_page else None
+    label = f"backfill {args.source} {plan.describe()}"
+    progress.start(progress.Progress(label, total))
+    try:
+        state = backfill(source=args.source, pages=args.pages, since=plan.since, until=plan.until,
+                         return_state=True)
+    finally:
+        progress.stop()
     return _report(state, warehouse)
 
 

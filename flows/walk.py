@@ -9,6 +9,7 @@ from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from typing import TYPE_CHECKING
 
+from flows import progress
 from flows.drift import LayoutDrift
 from flows.fetch import Blocked, Disallowed, FetchError
 from parsers.urls import host_of
@@ -57,6 +58,7 @@ class _Walk:
             return False
         report.pages_failed += 1
         report.failures.append(str(exc))
+        progress.page(failed=True)
         log.warning("%s page %d failed: %s", name, page_no, exc)
         self.failed_streak += 1
         if self.failed_streak == MAX_FAILED_IN_A_ROW:
@@ -71,6 +73,7 @@ class _Walk:
             return False
         report.pages_fetched += 1
         report.stats += result.stats
+        progress.page(items=result.items, reached=result.newest.isoformat() if result.newest else None)
         if not report.newest_items:
             report.newest_items = list(result.newest_items)
         if result.items == 0:  # past the end of the listing
