@@ -39,6 +39,9 @@ class Source:
     # Scheduled runs stop after this many pages in a row brought nothing new.
     stop_after_known_pages: int = 1
     user_agent: str | None = None  # default: the project's own, or $NEWS_INGEST_USER_AGENT
+    # Hosts item links may be on ("*.example.org" for subdomains); others are quarantined.
+    # Empty: any host (listings often link to reposts elsewhere).
+    link_hosts: tuple[str, ...] = ()
     selectors: dict[str, str] = field(default_factory=dict)
 
     @property
@@ -66,7 +69,7 @@ _NUMBERS: dict[str, tuple[tuple[type, ...], Any, str]] = {
     "stop_after_known_pages": ((int,), lambda v: v >= 1, "a whole number >= 1"),
 }
 _KNOWN_KEYS = {"start_url", "parser", "timezone", "page_url", "obey_robots", "enabled",
-               "selectors", "user_agent", *_NUMBERS}
+               "selectors", "user_agent", "link_hosts", *_NUMBERS}
 
 
 def resolve_sources_path(cli_value: str | None = None) -> Path:
@@ -180,6 +183,13 @@ def _source(path: Path, name: str, table: Any) -> Source:
         if not isinstance(ua, str) or not ua.strip() or "\n" in ua:
             raise fail("user_agent", "must be a non-empty one-line string")
         kwargs["user_agent"] = ua.strip()
+
+    if "link_hosts" in table:
+        hosts = table["link_hosts"]
+        if not isinstance(hosts, list) or not all(
+                isinstance(h, str) and re.fullmatch(r"(\*\.)?[a-z0-9.-]+(:\d+)?", h.lower()) for h in hosts):
+            raise fail("link_hosts", 'must be a list of host names, e.g. ["example.org", "*.example.org"]')
+        kwargs["link_hosts"] = tuple(h.lower() for h in hosts)
 
     if parser == "css":
         try:

@@ -210,7 +210,7 @@ def merge_page(
     # but the merge still counts the page, so ingest_runs agrees with the report.
     kept = [i for i in page.items if plan.keeps(i)] if page_no >= plan.first_page else []
     rows, bad = to_rows(source.name, source.hosts, url, kept, fetched_at=fetched_at,
-                        timezone=source.timezone)
+                        timezone=source.timezone, link_hosts=source.link_hosts)
     try:
         check_page(source.name, url, page_no, page, run_history(con, source.name, run_id))
     except LayoutDrift as exc:  # archived (for a reparse once fixed), nothing merged

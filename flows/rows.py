@@ -5,12 +5,12 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import unicodedata
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from zoneinfo import ZoneInfo
 
 from parsers import Item
 from parsers.text import clean_text
-from parsers.urls import identity_key
+from parsers.urls import host_of, identity_key
 from warehouse import ArticleRow, QuarantineRow
 
 _SEP = "\x1f"
@@ -36,14 +36,26 @@ def content_hash(item: Item) -> str:
     return _digest(item.title, item.date.isoformat() if item.date else "", item.summary or "")
 
 
-def quarantine_reason(item: Item, today: dt.date) -> str | None:
+def quarantine_reason(item: Item, today: dt.date, link_hosts: Sequence[str] = ()) -> str | None:
+    """Why an item cannot be a row, or None. ``link_hosts``: the hosts its link may be on
+    ("*.example.org" for subdomains); empty allows any."""
     if not item.title:
         return "no title"
+    if link_hosts and item.url and not host_allowed(host_of(item.url), link_hosts):
+        return f"link to a host the source does not allow: {host_of(item.url)}"
     if item.raw_date and item.date is None:
         return f"unparseable date {item.raw_date!r}"
     if item.date and item.date > today + dt.timedelta(days=1):
         return f"date {item.date.isoformat()} is in the future"
     return None
+
+
+def host_allowed(host: str, patterns: Sequence[str]) -> bool:
+    for pattern in patterns:
+        pattern = pattern.lower().split(":")[0].removeprefix("www.")
+        if host == pattern or (pattern.startswith("*.") and host.endswith(pattern[1:])):
+            return True
+    return False
 
 
 def to_rows(
@@ -54,6 +66,7 @@ def to_rows(
     *,
     fetched_at: dt.datetime,
     timezone: str,
+    link_hosts: Sequence[str] = (),
 ) -> tuple[list[ArticleRow], list[QuarantineRow]]:
     """Split a page's items into article rows and quarantined items (with a reason)."""
     hosts = tuple(source_hosts)
@@ -61,7 +74,7 @@ def to_rows(
     rows: list[ArticleRow] = []
     bad: list[QuarantineRow] = []
     for item in items:
-        reason = quarantine_reason(item, today)
+        reason = quarantine_reason(item, today, link_hosts)
         if reason:
             snippet = _SEP.join(filter(None, [item.title, item.url, item.raw_date]))[:500]
             bad.append(QuarantineRow(source=source, page_url=page_url, reason=reason,

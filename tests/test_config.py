@@ -59,6 +59,8 @@ def test_page_index_template(tmp_path):
     (("https://example.org/news/list.html", "http://[::1/list.html"), "start_url: must be an absolute"),
     (("https://example.org/news/list.html", "http://e.org:99999/l.html"), "start_url: must be an abso"),
     (("delay_seconds = 0.5", 'timezone = "America"'), "[sources.a] timezone: unknown time zone"),
+    (("delay_seconds = 0.5", 'link_hosts = "example.org"'), "[sources.a] link_hosts: must be a list"),
+    (("delay_seconds = 0.5", 'link_hosts = ["http://x.org/"]'), "[sources.a] link_hosts: must be a list"),
 ])
 def test_bad_files_name_source_and_key(tmp_path, change, expected):
     path = write(tmp_path, GOOD.replace(*change))

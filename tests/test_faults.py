@@ -201,3 +201,17 @@ def test_source_replace_keeps_hosts(server, tmp_path):
     # Guard for the tests above: a source's hosts are what redirects are checked against.
     source = source_for(server, tmp_path)
     assert replace(source, concurrency=1).hosts == ("127.0.0.1",)
+
+
+def test_bad_items_land_in_quarantine_queryable_with_their_reason(server, tmp_path):
+    first = server.mirror.page_items(1)
+    server.transform = lambda html: (html.replace(first[1].date.isoformat(), "2099-01-01", 1)
+                                     .replace(f'href="{first[2].path.removeprefix("/news/")}"',
+                                              'href="https://elsewhere.example.net/x.html"'))
+    wh = tmp_path / "w.duckdb"
+    report = run(source_for(server, tmp_path, max_pages=1, link_hosts=["127.0.0.1"]), Plan(), wh)
+    assert report.stats.quarantined == 2 and report.stats.inserted == 8
+    assert q(wh, "select reason from quarantine order by reason") == [
+        ("date 2099-01-01 is in the future",),
+        ("link to a host the source does not allow: elsewhere.example.net",)]
+    assert q(wh, "select items_quarantined from ingest_runs") == [(2,)]

@@ -54,3 +54,17 @@ def test_items_that_cannot_be_rows_are_quarantined_with_a_reason():
         ("未来的", "date 2025-01-12 is in the future"),
     ]
     assert all(q.page_url == "http://news.example.org/list.html" for q in bad)
+
+
+def test_links_outside_the_allowed_hosts_are_quarantined():
+    items = [Item("本站", "http://news.example.org/1.html", dt.date(2025, 1, 8)),
+             Item("子站", "http://www.sub.example.org/2.html", dt.date(2025, 1, 8)),
+             Item("外站", "http://elsewhere.net/3.html", dt.date(2025, 1, 8))]
+    rows, bad = to_rows("s", HOSTS, "http://news.example.org/list.html", items, fetched_at=FETCHED,
+                        timezone="Asia/Shanghai", link_hosts=("news.example.org", "*.example.org"))
+    assert [r.title for r in rows] == ["本站", "子站"]
+    assert [(q.title, q.reason) for q in bad] == [
+        ("外站", "link to a host the source does not allow: elsewhere.net")]
+    rows, bad = to_rows("s", HOSTS, "http://news.example.org/list.html", items, fetched_at=FETCHED,
+                        timezone="Asia/Shanghai")
+    assert len(rows) == 3 and not bad  # no list: any host
