@@ -115,3 +115,14 @@ def test_two_flow_runs_at_once_take_turns_and_both_land(flow_env, tmp_path, monk
     with get_client(sync_client=True) as client:
         limit = client.read_global_concurrency_limit_by_name("news-ingest-warehouse")
     assert limit.limit == 1 and limit.active_slots == 0
+
+
+def test_reparse_flow_runs_over_the_archive(flow_env, mirror_server):
+    from flows.backfill import backfill
+    from flows.reparse import reparse
+
+    assert backfill(source="mirror", pages="1-2", return_state=True).is_completed()
+    state = reparse(source="mirror", return_state=True)
+    assert state.is_completed(), state.message
+    assert count(flow_env, "select count(*) from ingest_runs where kind = 'reparse'"
+                           " and state = 'completed' and items_unchanged = 20") == 1
