@@ -13,6 +13,16 @@ from flows.fetch import Fetcher, FetchError
 from tests.helpers import q
 
 
+def failing_pages(broken: set[int], warehouse):
+    """A page visitor whose pages in `broken` fail as a 503 would (until removed from it)."""
+    def visit(src, plan, url, page_no, run_id):
+        if page_no in broken:
+            raise FetchError(url, "HTTP 503", 5, 503)
+        with Fetcher(delay=0) as f:
+            return process_page(src, plan, url, page_no, run_id, fetcher=f, warehouse=warehouse)
+    return visit
+
+
 def source_of(sources_file):
     return load_sources(sources_file)["mirror"]
 
@@ -111,13 +121,7 @@ def test_failed_page_makes_the_run_partial_and_a_rerun_completes_it(mirror_serve
                                                                      warehouse_path):
     source = source_of(sources_file)
     broken = {3}
-
-    def visit(src, plan, url, page_no, run_id):
-        if page_no in broken:
-            raise FetchError(url, "HTTP 503", 5, 503)
-        with Fetcher(delay=0) as f:
-            return process_page(src, plan, url, page_no, run_id, fetcher=f,
-                                warehouse=warehouse_path)
+    visit = failing_pages(broken, warehouse_path)
 
     plan = backfill_plan(pages="1-5")
     report = run_source(source, plan, warehouse=warehouse_path, visit=visit)
@@ -214,13 +218,7 @@ def test_a_scheduled_run_after_a_partial_one_catches_up(mirror_server, sources_f
                                                         warehouse_path):
     source = source_of(sources_file)
     broken = {3}
-
-    def visit(src, plan, url, page_no, run_id):
-        if page_no in broken:
-            raise FetchError(url, "HTTP 503", 5, 503)
-        with Fetcher(delay=0) as f:
-            return process_page(src, plan, url, page_no, run_id, fetcher=f,
-                                warehouse=warehouse_path)
+    visit = failing_pages(broken, warehouse_path)
 
     first = run_source(source, Plan(), warehouse=warehouse_path, visit=visit)
     assert first.state == "partial" and rows(warehouse_path) == [(200,)]

@@ -6,7 +6,6 @@ import contextlib
 import os
 import re
 import signal
-import socket
 import subprocess
 import sys
 import time
@@ -17,6 +16,7 @@ import httpx
 import pytest
 
 from flows.mirror import MirrorServer
+from tests.helpers import free_port, wait_for
 
 pytestmark = pytest.mark.slow
 
@@ -25,24 +25,6 @@ PREFECT = str(Path(sys.executable).parent / "prefect")
 TERMINAL = ("COMPLETED", "FAILED", "CRASHED", "CANCELLED")
 
 
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def wait_for(check, timeout: float, what: str, detail=lambda: ""):
-    """Poll `check` each second until it returns something truthy; `detail()` explains a timeout."""
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        try:
-            value = check()
-            if value:
-                return value
-        except (httpx.HTTPError, KeyError, TypeError, ValueError):  # not up yet, or a transient 503
-            pass
-        time.sleep(1)
-    raise AssertionError(f"timed out after {timeout:.0f} s waiting for {what}\n{detail()}")
 
 
 def ok_json(resp: httpx.Response):
