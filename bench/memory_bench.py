@@ -1,0 +1,105 @@
+"""Benchmark 5 of issue 7: peak RSS of a big backfill vs a 10x smaller one.
+
+Each size runs in its own child process: an in-process ``run_source`` backfill (no Prefect)
+of N mirror pages x 20 items from a local MirrorServer (served by this parent process, so
+the server's memory is not counted) into a fresh warehouse, politeness off (delay 0,
+concurrency 16). The child reports its peak RSS (VmHWM from /proc/self/status), its RSS
+once everything is imported (before the run), and its wall time.
+
+    .venv-bench/bin/python bench/memory_bench.py                       # 100 vs 1,000 pages
+    .venv-bench/bin/python bench/memory_bench.py --sizes 1000,10000   # the issue's (~15+ min here)
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+from _crawl_helpers import SOURCE, mirror_with_pages, serve, table, write_sources  # noqa: E402
+
+
+def status_mb(key: str) -> float:
+    for line in Path("/proc/self/status").read_text().splitlines():
+        if line.startswith(key + ":"):
+            return int(line.split()[1]) / 1024
+    return float("nan")
+
+
+def child(sources: str, pages: int, warehouse: str) -> None:
+    from flows.config import load_sources
+    from flows.crawl import backfill_plan, run_source
+
+    source = load_sources(sources)[SOURCE]
+    baseline = status_mb("VmRSS")
+    start = time.perf_counter()
+    report = run_source(source, backfill_plan(f"1-{pages}"), warehouse=Path(warehouse))
+    wall = time.perf_counter() - start
+    print(json.dumps({"state": report.state, "pages": report.pages_fetched, "wall": wall,
+                      "baseline_mb": baseline, "peak_mb": status_mb("VmHWM"),
+                      "end_mb": status_mb("VmRSS"), "items": report.stats.inserted}))
+
+
+def measure(pages: int, work: Path) -> dict:
+    mirror = mirror_with_pages(pages)
+    with serve(mirror) as server:
+        sources = write_sources(work / f"sources-{pages}.toml", server)
+        warehouse = work / f"wh-{pages}" / "warehouse.duckdb"
+        proc = subprocess.run([sys.executable, __file__, "--child", str(sources), str(pages), str(warehouse)],
+                              capture_output=True, text=True)
+    if proc.returncode != 0:
+        sys.stderr.write(proc.stdout[-3000:] + proc.stderr[-3000:])
+        raise SystemExit(f"child for {pages} pages failed ({proc.returncode})")
+    result = json.loads(proc.stdout.strip().splitlines()[-1])
+    if result["state"] != "completed" or result["items"] != len(mirror.items):
+        raise SystemExit(f"{pages} pages: {result}")
+    result["warehouse_mb"] = warehouse.stat().st_size / 1e6
+    return result
+
+
+def main() -> int:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    ap.add_argument("--sizes", default="100,1000", help="small,big page counts (default 100,1000)")
+    ap.add_argument("--child", nargs=3, metavar=("SOURCES", "PAGES", "WAREHOUSE"), help=argparse.SUPPRESS)
+    args = ap.parse_args()
+    if args.child:
+        child(args.child[0], int(args.child[1]), args.child[2])
+        return 0
+    began = time.perf_counter()
+    small, big = (int(x) for x in args.sizes.split(","))
+    work = Path(tempfile.mkdtemp(prefix="memory-bench-"))
+    results = {}
+    for pages in (small, big):
+        results[pages] = r = measure(pages, work)
+        print(f"  {pages:>6} pages: peak {r['peak_mb']:.0f} MB, {r['wall']:.1f} s", flush=True)
+    rows = [[f"{p:,}", f"{r['items']:,}", f"{r['baseline_mb']:.0f}", f"{r['peak_mb']:.0f}",
+             f"{r['peak_mb'] - r['baseline_mb']:.0f}", f"{r['warehouse_mb']:.0f}", f"{r['wall']:.1f}",
+             f"{p / r['wall']:.1f}"] for p, r in results.items()]
+    ratio = results[big]["peak_mb"] / results[small]["peak_mb"]
+    growth = results[big]["peak_mb"] - results[big]["baseline_mb"]
+    print()
+    print("## Memory: peak RSS of an in-process backfill (child process per size)")
+    print(table(["pages", "items", "RSS after imports MB", "peak RSS MB", "peak - imports MB",
+                 "warehouse MB", "wall s", "pages/s"], rows))
+    print()
+    ok = ratio <= 1.3 and results[big]["peak_mb"] < 500
+    print(table(["measure", "value", "goal"], [
+        [f"peak RSS {big:,} / {small:,} pages", f"{ratio:.2f}x",
+         "<= 1.3x and < 500 MB" + (" MET" if ok else " MISSED")
+         + (" (issue: 10,000 vs 1,000)" if (small, big) != (1000, 10000) else "")],
+        [f"growth over imports at {big:,} pages", f"{growth:.0f} MB", "-"],
+    ]))
+    shutil.rmtree(work, ignore_errors=True)
+    print(f"\nmemory bench wall time: {time.perf_counter() - began:.0f} s")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
