@@ -32,3 +32,23 @@ demo: $(STAMP)
 
 clean:
 	rm -rf $(VENV) data/*.duckdb data/prefect
+
+# `make bench`: the benchmarks of bench/ (README there) against their peers, in a venv of
+# their own so the peers never touch .venv's pinned Prefect set. Peers pinned as measured.
+BENCH_VENV  := .venv-bench
+BENCH_STAMP := $(BENCH_VENV)/.installed
+BENCH_PEERS := scrapy==2.19.0 parsel==1.12.1 beautifulsoup4==4.15.0 lxml==6.1.3 \
+               'dlt[duckdb]==1.31.0' pyarrow==26.0.1 pyinstrument==5.1.3
+# 1,000,000 rows do not fit the 15-minute budget (dlt fed dicts alone: ~1k rows/s here).
+BENCH_LOAD_ROWS ?= 200000
+
+.PHONY: bench
+
+$(BENCH_STAMP): pyproject.toml constraints.txt Makefile
+	test -x $(BENCH_VENV)/bin/python || $(PYTHON) -m venv $(BENCH_VENV)
+	$(BENCH_VENV)/bin/python -m pip install -q -c constraints.txt -e .
+	$(BENCH_VENV)/bin/python -m pip install -q -c constraints.txt $(BENCH_PEERS)
+	touch $(BENCH_STAMP)
+
+bench: $(BENCH_STAMP)
+	BENCH_ARGS_LOAD="--rows $(BENCH_LOAD_ROWS)" $(BENCH_VENV)/bin/python bench/run_all.py

@@ -1,0 +1,93 @@
+"""Run every bench/*_bench.py in turn, then print their final tables together.
+
+Each benchmark is its own process (so one's imports, threads and memory do not weigh on
+the next), run with this interpreter, its output shown as it comes. A benchmark ends by
+printing its table (Markdown, optionally under a "#" heading line, notes after it) and
+exits 0. At the end come, for each benchmark, that last table and its wall time.
+
+    .venv-bench/bin/python bench/run_all.py [--only parse] [--only load]
+
+Extra arguments per benchmark: BENCH_ARGS_<NAME> in the environment, e.g.
+BENCH_ARGS_LOAD="--rows 200000". Exit status 1 if any benchmark failed.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import shlex
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent
+
+
+def is_table(block: list[str]) -> bool:
+    return any(line.lstrip().startswith("|") for line in block)
+
+
+def final_table(output: str) -> str:
+    """The output's last run of Markdown tables with their "#" headings, and what follows it."""
+    blocks: list[list[str]] = [[]]
+    for line in output.splitlines():
+        if line.strip():
+            blocks[-1].append(line)
+        elif blocks[-1]:
+            blocks.append([])
+    blocks = [b for b in blocks if b]
+    last = max((i for i, b in enumerate(blocks) if is_table(b)), default=None)
+    if last is None:  # no table: the last block is the best guess
+        return "\n".join(blocks[-1]) if blocks else "(no output)"
+    first = last
+    # Pull in the run of tables, "#" headings and "(" notes that ends with the last table.
+    while first > 0 and (is_table(blocks[first - 1]) or blocks[first - 1][0].startswith(("#", "("))):
+        first -= 1
+    return "\n\n".join("\n".join(b) for b in blocks[first:])
+
+
+def main() -> int:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    ap.add_argument("--only", action="append", default=[],
+                    help="run only this benchmark (name without _bench.py); repeatable")
+    args = ap.parse_args()
+
+    scripts = sorted(HERE.glob("*_bench.py"))
+    if args.only:
+        scripts = [s for s in scripts if s.name.removesuffix("_bench.py") in args.only]
+    if not scripts:
+        print("no benchmark to run", file=sys.stderr)
+        return 2
+    print(f"benchmarks: {', '.join(s.name for s in scripts)}", flush=True)
+
+    results: list[tuple[str, int, float, str]] = []
+    for script in scripts:
+        name = script.name.removesuffix("_bench.py")
+        extra = shlex.split(os.environ.get(f"BENCH_ARGS_{name.upper()}", ""))
+        cmd = [sys.executable, str(script), *extra]
+        print(f"\n===== {script.name} {' '.join(extra)}".rstrip(), flush=True)
+        start = time.perf_counter()
+        proc = subprocess.Popen(cmd, cwd=HERE.parent, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+                                text=True, bufsize=1)
+        lines = []
+        assert proc.stdout is not None
+        for line in proc.stdout:
+            sys.stdout.write(line)
+            sys.stdout.flush()
+            lines.append(line)
+        code = proc.wait()
+        results.append((name, code, time.perf_counter() - start, "".join(lines)))
+
+    total = sum(r[2] for r in results)
+    print("\n\n======== all benchmarks: final tables ========", flush=True)
+    for name, code, seconds, output in results:
+        state = "ok" if code == 0 else f"FAILED (exit {code})"
+        print(f"\n## {name} — {state}, wall {seconds:.0f} s\n")
+        print(final_table(output) if code == 0 else "\n".join(output.splitlines()[-15:]))
+    print(f"\ntotal wall time of the benchmarks: {total:.0f} s ({total / 60:.1f} min)")
+    return 0 if all(r[1] == 0 for r in results) else 1
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
