@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import contextlib
 import os
-import statistics
 import subprocess
 import sys
 import threading
@@ -28,6 +27,8 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 if str(ROOT) not in sys.path:  # run as `python bench/NAME.py` from the checkout
     sys.path.insert(0, str(ROOT))
+
+from _peers import median, table  # noqa: E402,F401 (re-exported to the crawl benches)
 
 from flows.mirror import Mirror, MirrorServer  # noqa: E402
 
@@ -238,23 +239,8 @@ def phase_timer() -> Iterator[Phases]:
 
 # --- reporting ---------------------------------------------------------------------------------
 
-def median(values: list[float]) -> float:
-    return statistics.median(values)
-
-
 def fmt_runs(values: list[float]) -> str:
     return "/".join(f"{v:.1f}" for v in values)
-
-
-def table(headers: list[str], rows: list[list[object]]) -> str:
-    cells = [[str(c) for c in headers]] + [[str(c) for c in row] for row in rows]
-    widths = [max(len(r[i]) for r in cells) for i in range(len(headers))]
-    lines = []
-    for n, row in enumerate(cells):
-        lines.append("| " + " | ".join(c.ljust(w) for c, w in zip(row, widths, strict=True)) + " |")
-        if n == 0:
-            lines.append("|" + "|".join("-" * (w + 2) for w in widths) + "|")
-    return "\n".join(lines)
 
 
 def rss_mb_of_children() -> float:
