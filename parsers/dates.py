@@ -251,10 +251,18 @@ def parse_date(
     ctx = _context(fetched_at, tz)
     if not isinstance(text, str) or not text:
         return None
+    plain = _ISO_DAY.fullmatch(text.strip())
+    if plain:  # the common case, a plain 2025-01-08 cell: skip the scanner (a third of css parse time)
+        try:
+            day = dt.date(int(plain[1]), int(plain[2]), int(plain[3]))
+        except ValueError:
+            return None
+        return day if 1900 <= day.year <= 2099 else None
     found = _first_date(_normalize(text), ctx)
     return found[0] if found else None
 
 
+_ISO_DAY = re.compile(r"(\d{4})-(\d{2})-(\d{2})")
 _TIME_RE = re.compile(r"(?<!\d)\d{1,2}:\d{2}(?::\d{2})?(?!\d)")
 _FILLER_RE = re.compile(
     r"发布时间|发布日期|更新时间|更新日期|发表时间|发表日期|发表于|发布于|更新于|时间|日期|发布|更新"
