@@ -18,7 +18,7 @@ from pathlib import Path
 
 import duckdb
 
-from warehouse.errors import WarehouseBusy, WarehouseError, WarehouseMissing
+from warehouse.errors import WarehouseBusy, WarehouseError, WarehouseMissing, first_line
 from warehouse.migrate import apply_migrations
 
 __all__ = [
@@ -173,11 +173,3 @@ def _open_duckdb(path: Path, *, read_only: bool, deadline: float) -> duckdb.Duck
         except duckdb.Error as exc:
             raise WarehouseError(first_line(exc)) from exc
         time.sleep(_POLL_SECONDS)
-
-
-def first_line(exc: BaseException) -> str:
-    """The first non-empty line of an error message (DuckDB adds hints and context below)."""
-    for line in str(exc).splitlines():
-        if line.strip():
-            return line.strip()
-    return type(exc).__name__

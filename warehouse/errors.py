@@ -13,3 +13,11 @@ class WarehouseBusy(WarehouseError):
 
 class WarehouseMissing(WarehouseError):
     """A read was asked of a warehouse file that does not exist."""
+
+
+def first_line(exc: BaseException) -> str:
+    """The first non-empty line of an error message (DuckDB adds hints and context below)."""
+    for line in str(exc).splitlines():
+        if line.strip():
+            return line.strip()
+    return type(exc).__name__

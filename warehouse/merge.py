@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import contextlib
 import datetime as dt
 import uuid
 from collections.abc import Sequence
@@ -11,6 +10,7 @@ import duckdb
 
 from warehouse.pages import write_page
 from warehouse.rows import ArticleRow, MergeStats, PageRecord, QuarantineRow
+from warehouse.transaction import transaction
 
 _STAGE = "_merge_stage"
 _ARTICLE_COLS = ("article_id", "source", "url", "title", "published_date", "summary",
@@ -132,28 +132,18 @@ def merge_items(
             raise ValueError("merge_items: a 304, failed or empty fetch goes to record_page")
     unique = _first_of_each(rows)
 
-    con.execute("BEGIN TRANSACTION")
-    try:
+    with transaction(con):
         page_id = write_page(con, page)[0] if page is not None else None
         stats = _merge_in_transaction(con, unique, run_id=run_id, now=now,
                                       quarantined=quarantined, page_id=page_id)
-        con.execute(
-            _BUMP_RUN,
-            {
-                "parsed": len(rows) + len(quarantined),
-                "inserted": stats.inserted,
-                "updated": stats.updated,
-                "unchanged": stats.unchanged,
-                "quarantined": stats.quarantined,
-                "run_id": run_id,
-            },
-        )
-        con.execute("COMMIT")
-    except BaseException:
-        # The original error is the one worth seeing, not a failed ROLLBACK.
-        with contextlib.suppress(duckdb.Error):
-            con.execute("ROLLBACK")
-        raise
+        con.execute(_BUMP_RUN, {
+            "parsed": len(rows) + len(quarantined),
+            "inserted": stats.inserted,
+            "updated": stats.updated,
+            "unchanged": stats.unchanged,
+            "quarantined": stats.quarantined,
+            "run_id": run_id,
+        })
     return stats
 
 

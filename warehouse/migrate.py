@@ -2,14 +2,15 @@
 
 from __future__ import annotations
 
-import contextlib
+import functools
 import re
 from dataclasses import dataclass
 from importlib import resources
 
 import duckdb
 
-from warehouse.errors import WarehouseError
+from warehouse.errors import WarehouseError, first_line
+from warehouse.transaction import transaction
 
 _FILE_RE = re.compile(r"^(\d+)_([A-Za-z0-9_]+)\.sql$")
 
@@ -29,8 +30,10 @@ class Migration:
     sql: str
 
 
-def available_migrations() -> list[Migration]:
-    """The migrations shipped with the package, sorted by version."""
+@functools.cache
+def available_migrations() -> tuple[Migration, ...]:
+    """The migrations shipped with the package, sorted by version (read once per process:
+    every writer connection checks them)."""
     # importlib.resources, not __file__, so a wheel/zip install finds the files too.
     folder = resources.files("warehouse").joinpath("migrations")
     found: dict[int, Migration] = {}
@@ -42,7 +45,7 @@ def available_migrations() -> list[Migration]:
         if version in found:
             raise WarehouseError(f"two migrations share version {version}: {entry.name}")
         found[version] = Migration(version, match.group(2), entry.read_text(encoding="utf-8"))
-    return [found[v] for v in sorted(found)]
+    return tuple(found[v] for v in sorted(found))
 
 
 def apply_migrations(con: duckdb.DuckDBPyConnection) -> list[int]:
@@ -66,30 +69,19 @@ def apply_migrations(con: duckdb.DuckDBPyConnection) -> list[int]:
     for migration in migrations:
         if migration.version in applied:
             continue
-        con.execute("BEGIN TRANSACTION")
         try:
-            con.execute(migration.sql)
-            con.execute(
-                "INSERT INTO schema_migrations (version, name, applied_at)"
-                " VALUES (?, ?, current_timestamp)",
-                [migration.version, migration.name],
-            )
-            con.execute("COMMIT")
-        except BaseException as exc:
-            _rollback_quietly(con)
-            if isinstance(exc, duckdb.Error):
-                first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
-                label = f"{migration.version:03d}_{migration.name}"
-                raise WarehouseError(f"migration {label} failed: {first}") from exc
-            raise
+            with transaction(con):
+                con.execute(migration.sql)
+                con.execute(
+                    "INSERT INTO schema_migrations (version, name, applied_at)"
+                    " VALUES (?, ?, current_timestamp)",
+                    [migration.version, migration.name],
+                )
+        except duckdb.Error as exc:
+            label = f"{migration.version:03d}_{migration.name}"
+            raise WarehouseError(f"migration {label} failed: {first_line(exc)}") from exc
         newly.append(migration.version)
     return newly
-
-
-def _rollback_quietly(con: duckdb.DuckDBPyConnection) -> None:
-    # The original error matters more than a failed ROLLBACK (e.g. no transaction left).
-    with contextlib.suppress(duckdb.Error):
-        con.execute("ROLLBACK")
 
 
 def schema_version(con: duckdb.DuckDBPyConnection) -> int:

@@ -7,7 +7,6 @@ merge (merge_items(page=...)), so after a crash the archive and `articles` agree
 
 from __future__ import annotations
 
-import contextlib
 import datetime as dt
 import gzip
 import hashlib
@@ -19,6 +18,7 @@ import duckdb
 
 from warehouse.errors import WarehouseError
 from warehouse.rows import ArchivedPage, PageRecord
+from warehouse.transaction import transaction
 
 __all__ = ["archive_page", "archived_pages", "content_hash", "page_validators", "record_page"]
 
@@ -105,8 +105,7 @@ def record_page(con: duckdb.DuckDBPyConnection, page: PageRecord) -> str | None:
     The run's counters move with it: a 304 adds one to pages_not_modified, a page with an
     `error` to pages_failed, any other to pages_fetched. Returns the body's content_hash.
     """
-    con.execute("BEGIN TRANSACTION")
-    try:
+    with transaction(con):
         _, digest = write_page(con, page)
         con.execute(_BUMP_RUN, {
             "fetched": int(not page.not_modified and page.error is None),
@@ -114,11 +113,6 @@ def record_page(con: duckdb.DuckDBPyConnection, page: PageRecord) -> str | None:
             "failed": int(not page.not_modified and page.error is not None),
             "run_id": page.run_id,
         })
-        con.execute("COMMIT")
-    except BaseException:
-        with contextlib.suppress(duckdb.Error):
-            con.execute("ROLLBACK")
-        raise
     return digest
 
 

@@ -15,8 +15,8 @@ from typing import Any
 
 import duckdb
 
-from warehouse.connection import connect, first_line
-from warehouse.errors import WarehouseError
+from warehouse.connection import connect
+from warehouse.errors import WarehouseError, first_line
 
 FORMATS = ("table", "csv", "json")
 _READ_TYPES = {"SELECT", "EXPLAIN"}  # DESCRIBE, SHOW, SUMMARIZE, FROM, VALUES parse as SELECT

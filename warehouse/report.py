@@ -8,8 +8,8 @@ from typing import Any
 
 import duckdb
 
-from warehouse.connection import connect, first_line
-from warehouse.errors import WarehouseError
+from warehouse.connection import connect
+from warehouse.errors import WarehouseError, first_line
 from warehouse.migrate import schema_version
 from warehouse.query import format_rows
 
