@@ -17,7 +17,7 @@ import duckdb
 
 from flows.config import Source
 from flows.drift import LayoutDrift, check_page, drift_from, run_history
-from flows.fetch import Disallowed, Fetcher, FetchError
+from flows.fetch import Disallowed, Fetcher, FetchError, describe
 from flows.rows import to_rows
 from flows.turns import run_turn, writer_turn
 from flows.walk import PageVisitor, walk
@@ -127,6 +127,11 @@ class SourceReport:
     failures: list[str] = field(default_factory=list)
     error: str | None = None
     newest_items: list[tuple[str, str]] = field(default_factory=list)
+
+    @property
+    def run_error(self) -> str | None:
+        """What ingest_runs.error records: the error, else the failed pages."""
+        return self.error or ("; ".join(self.failures)[:2000] or None)
 
     @property
     def state(self) -> str:
@@ -261,7 +266,7 @@ def _run_source(source: Source, plan: Plan, *, warehouse: Path, flow_run_id: str
         walk(source, plan, run_id, visit, report)
     except Exception as exc:  # one broken source must not take the others down
         log.exception("%s: run failed", source.name)
-        report.error = f"{type(exc).__name__}: {exc}".splitlines()[0]
+        report.error = describe(exc)
     except BaseException:  # Ctrl-C, Prefect cancellation: recorded, then passed on
         report.error = "interrupted"
         raise
@@ -271,7 +276,7 @@ def _run_source(source: Source, plan: Plan, *, warehouse: Path, flow_run_id: str
         with writer_turn(warehouse) as con:
             finish_run(con, run_id, state=report.state, ended_at=_now(),
                        pages_failed=report.pages_failed,
-                       error=report.error or ("; ".join(report.failures)[:2000] or None))
+                       error=report.run_error)
     return report
 
 

@@ -170,9 +170,9 @@ class Fetcher:
             last = exc.last_attempt.exception()
             if isinstance(last, _Retryable):
                 raise FetchError(url, str(last), attempts, last.status) from None
-            raise FetchError(url, _describe(last), attempts) from None
+            raise FetchError(url, describe(last), attempts) from None
         except httpx.HTTPError as exc:  # not retryable (an invalid URL, say)
-            raise FetchError(url, _describe(exc), attempts) from None
+            raise FetchError(url, describe(exc), attempts) from None
 
     def get_text(self, url: str) -> tuple[int, str]:
         """Status and text of a small resource (robots.txt), politely, without retries."""
@@ -268,7 +268,8 @@ def retry_after(value: str | None) -> float | None:
     return max(0.0, (when - dt.datetime.now(dt.UTC)).total_seconds())
 
 
-def _describe(exc: BaseException | None) -> str:
+def describe(exc: BaseException | None) -> str:
+    """An error as one line: its type and the first line of its message."""
     if exc is None:
         return "unknown error"
     text = str(exc).strip().splitlines()[0] if str(exc).strip() else ""

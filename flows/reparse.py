@@ -19,6 +19,7 @@ from prefect.states import State
 from flows.config import Source, load_sources, resolve_sources_path, select_sources
 from flows.crawl import Plan, SourceReport, merge_page
 from flows.drift import LayoutDrift
+from flows.fetch import describe
 from flows.tasks import final_state
 from flows.turns import run_turn, writer_turn
 from parsers import ParseError, parse_listing
@@ -63,12 +64,12 @@ def _reparse(source: Source, *, warehouse: Path, since: dt.date | None,
                     continue
                 report.pages_fetched += 1
         except Exception as exc:
-            report.error = f"{type(exc).__name__}: {exc}".splitlines()[0]
+            report.error = describe(exc)
             raise
         finally:
             finish_run(con, run_id, state=report.state, ended_at=dt.datetime.now(dt.UTC),
                        pages_failed=report.pages_failed,
-                       error=report.error or ("; ".join(report.failures)[:2000] or None))
+                       error=report.run_error)
     return report
 
 

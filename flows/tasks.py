@@ -18,7 +18,7 @@ from prefect.states import Completed, Failed, State
 
 from flows.config import Source
 from flows.crawl import PageResult, Plan, SourceReport, process_page, run_source
-from flows.fetch import Fetcher
+from flows.fetch import Fetcher, describe
 from flows.politeness import RobotsCache
 from warehouse import resolve_path
 
@@ -65,7 +65,7 @@ def _run_one(source: Source, plan: Plan, warehouse: Path, robots: RobotsCache,
         except Exception as exc:  # e.g. the warehouse stayed busy: the other sources still run
             logger.error("%s: %s", source.name, exc)
             report = SourceReport(source=source.name, kind=plan.kind, run_id="",
-                                  error=f"{type(exc).__name__}: {exc}".splitlines()[0])
+                                  error=describe(exc))
     logger.info(report.summary())
     return report
 
