@@ -194,6 +194,7 @@ def phase_timer() -> Iterator[Phases]:
     the functions ``flows.crawl`` calls (restored afterwards)."""
     import flows.crawl as crawl
     import flows.turns as turns
+    import flows.writer as writer
     from flows.fetch import Fetcher
 
     phases = Phases()
@@ -225,15 +226,15 @@ def phase_timer() -> Iterator[Phases]:
             cm.__exit__(None, None, None)
             phases.add("close (commit to disk)", time.perf_counter() - start)
 
-    real_get, real_parse, real_merge = Fetcher.get, crawl.parse_listing, crawl.merge_page
+    real_get, real_parse, real_merge = Fetcher.get, crawl.parse_listing, writer.merge_pages
     Fetcher.get = wrap(real_get, "fetch")
     crawl.parse_listing = wrap(real_parse, "parse")
-    crawl.merge_page = wrap(real_merge, "merge (SQL, in the open file)")
+    writer.merge_pages = wrap(real_merge, "merge (SQL, in the open file)")
     turns.connect = timed_connect
     try:
         yield phases
     finally:
-        Fetcher.get, crawl.parse_listing, crawl.merge_page = real_get, real_parse, real_merge
+        Fetcher.get, crawl.parse_listing, writer.merge_pages = real_get, real_parse, real_merge
         turns.connect = real_connect
 
 

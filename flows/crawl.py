@@ -1,7 +1,7 @@
-"""One source's run: walk its listing pages, merge each page, account for everything.
+"""One source's run: walk its listing pages, merge them in batches, account for everything.
 
-Plain functions: the Prefect flows wrap ``process_page`` in a task and call
-``run_source``; the tests call them directly.
+Plain functions: the Prefect flows call ``run_source`` with the batch merge wrapped in a
+task; the tests call them directly.
 """
 
 from __future__ import annotations
@@ -13,21 +13,18 @@ import uuid
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
-import duckdb
-
 from flows.config import Source
-from flows.drift import LayoutDrift, check_page, drift_from, run_history
+from flows.drift import drift_from
 from flows.fetch import Disallowed, Fetcher, FetchError, describe
-from flows.rows import to_rows
 from flows.turns import run_turn, writer_turn
 from flows.walk import PageVisitor, walk
-from parsers import Item, ListingPage, ParseError, parse_listing
+from flows.writer import BatchMerger, FetchedPage, PageWriter, merge_batch
+from parsers import Item, ParseError, parse_listing
 from warehouse import (
     MergeStats,
     PageRecord,
     finish_run,
     last_run_state,
-    merge_items,
     page_validators,
     record_page,
     start_run,
@@ -103,17 +100,6 @@ def _date(value: dt.date | str, flag: str) -> dt.date:
         raise PlanError(f"{flag} must be a date like 2025-01-08, got {value!r}") from None
 
 
-@dataclass(frozen=True)
-class PageResult:
-    url: str
-    next_url: str | None
-    items: int  # items on the page
-    stats: MergeStats  # what its merge did (all zero for a page only walked through)
-    newest: dt.date | None  # newest dated item on the page
-    newest_items: tuple[tuple[str, str], ...] = ()  # (date, title) of the first few items
-    not_modified: bool = False  # the server answered 304 to our stored validators
-
-
 @dataclass
 class SourceReport:
     source: str
@@ -149,14 +135,14 @@ class SourceReport:
 
 
 
-def process_page(
+def fetch_page(
     source: Source, plan: Plan, url: str, page_no: int, run_id: str,
     *, fetcher: Fetcher, warehouse: Path,
-) -> PageResult:
-    """Fetch, parse and (inside the plan's range) merge one listing page.
+) -> FetchedPage:
+    """Fetch and parse one listing page; the writer merges it later.
 
-    The body is archived with the merge, in its transaction; a 304, a failed fetch
-    and a page whose layout drifted are recorded in ``pages`` too.
+    A failed fetch, a 304 and a page that no longer parses are recorded in ``pages`` at
+    once (they bring no merge); a failure is then raised, as FetchError or LayoutDrift.
     """
     etag = last_modified = None
     if plan.kind == "ingest" and not plan.catch_up:  # backfills and catch-ups want the body
@@ -177,8 +163,7 @@ def process_page(
     if fetched.not_modified:  # costs no parse and no merge
         with writer_turn(warehouse) as con:
             record_page(con, replace(record, not_modified=True))
-        return PageResult(url=fetched.url, next_url=None, items=0, stats=MergeStats(), newest=None,
-                          not_modified=True)
+        return FetchedPage(page_no, replace(record, not_modified=True), None)
     record = replace(record, body=fetched.body)
     try:
         page = parse_listing(fetched.body, fetched.url, parser=source.parser,
@@ -189,40 +174,7 @@ def process_page(
         with writer_turn(warehouse) as con:
             record_page(con, replace(record, error=str(drift)))
         raise drift from None
-    record = replace(record, encoding=page.encoding)
-    # The file is held only for the merge, never while fetching.
-    with writer_turn(warehouse) as con:
-        stats = merge_page(con, source, plan, page, url=fetched.url, page_no=page_no, run_id=run_id,
-                           fetched_at=fetched.fetched_at, record=record)
-    dates = [i.date for i in page.items if i.date]
-    return PageResult(
-        url=fetched.url,
-        next_url=page.next_url,
-        items=len(page.items),
-        stats=stats,
-        newest=max(dates) if dates else None,
-        newest_items=tuple((i.date.isoformat() if i.date else "", i.title) for i in page.items[:5]),
-    )
-
-
-def merge_page(
-    con: duckdb.DuckDBPyConnection, source: Source, plan: Plan, page: ListingPage, *,
-    url: str, page_no: int, run_id: str, fetched_at: dt.datetime, record: PageRecord | None = None,
-) -> MergeStats:
-    """Check a parsed page for layout drift, then merge the items the plan keeps (and
-    archive ``record`` with them, in the merge's transaction)."""
-    # Pages before the plan's first page are only walked through: nothing merged,
-    # but the merge still counts the page, so ingest_runs agrees with the report.
-    kept = [i for i in page.items if plan.keeps(i)] if page_no >= plan.first_page else []
-    rows, bad = to_rows(source.name, source.hosts, url, kept, fetched_at=fetched_at,
-                        timezone=source.timezone, link_hosts=source.link_hosts)
-    try:
-        check_page(source.name, url, page_no, page, run_history(con, source.name, run_id))
-    except LayoutDrift as exc:  # archived (for a reparse once fixed), nothing merged
-        if record is not None:
-            record_page(con, replace(record, error=str(exc)))
-        raise
-    return merge_items(con, rows, run_id=run_id, now=_now(), quarantined=bad, page=record)
+    return FetchedPage(page_no, replace(record, encoding=page.encoding), page)
 
 
 def run_source(
@@ -233,20 +185,23 @@ def run_source(
     flow_run_id: str | None = None,
     visit: PageVisitor | None = None,
     fetcher: Fetcher | None = None,
+    merge: BatchMerger = merge_batch,
 ) -> SourceReport:
     """One source's run, recorded in ``ingest_runs`` from start to end.
 
-    ``visit`` defaults to ``process_page`` with a fetcher for the source; the
-    Prefect flows pass a task-wrapped one. With a Prefect server, the run first
-    takes its turn among all flow runs writing the warehouse.
+    ``visit`` (fetch and parse a page) defaults to ``fetch_page`` with a fetcher for the
+    source; ``merge`` (a batch of pages into the warehouse) to ``merge_batch``, which the
+    Prefect flows wrap in a task. With a Prefect server, the run first takes its turn
+    among all flow runs writing the warehouse.
     """
     with run_turn(f"{plan.kind} of {source.name}"):
         return _run_source(source, plan, warehouse=warehouse, flow_run_id=flow_run_id,
-                           visit=visit, fetcher=fetcher)
+                           visit=visit, fetcher=fetcher, merge=merge)
 
 
 def _run_source(source: Source, plan: Plan, *, warehouse: Path, flow_run_id: str | None,
-                visit: PageVisitor | None, fetcher: Fetcher | None) -> SourceReport:
+                visit: PageVisitor | None, fetcher: Fetcher | None,
+                merge: BatchMerger) -> SourceReport:
     run_id = str(uuid.uuid4())
     report = SourceReport(source=source.name, kind=plan.kind, run_id=run_id)
     with writer_turn(warehouse) as con:
@@ -260,10 +215,11 @@ def _run_source(source: Source, plan: Plan, *, warehouse: Path, flow_run_id: str
     own_fetcher = fetcher is None
     fetcher = fetcher or Fetcher.for_source(source)
     if visit is None:
-        def visit(src: Source, pl: Plan, url: str, page_no: int, rid: str) -> PageResult:
-            return process_page(src, pl, url, page_no, rid, fetcher=fetcher, warehouse=warehouse)
+        def visit(src: Source, pl: Plan, url: str, page_no: int, rid: str) -> FetchedPage:
+            return fetch_page(src, pl, url, page_no, rid, fetcher=fetcher, warehouse=warehouse)
+    writer = PageWriter(source, plan, run_id, warehouse, merge=merge)
     try:
-        walk(source, plan, run_id, visit, report)
+        walk(source, plan, run_id, visit, report, writer)
     except Exception as exc:  # one broken source must not take the others down
         log.exception("%s: run failed", source.name)
         report.error = describe(exc)

@@ -17,11 +17,12 @@ from prefect.runtime import flow_run
 from prefect.states import State
 
 from flows.config import Source, load_sources, resolve_sources_path, select_sources
-from flows.crawl import Plan, SourceReport, merge_page
+from flows.crawl import Plan, SourceReport
 from flows.drift import LayoutDrift
 from flows.fetch import describe
 from flows.tasks import final_state
 from flows.turns import run_turn, writer_turn
+from flows.writer import merge_page
 from parsers import ParseError, parse_listing
 from warehouse import archived_pages, finish_run, resolve_path, start_run
 

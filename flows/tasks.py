@@ -1,7 +1,8 @@
-"""Prefect glue shared by the flows: the page task, the run report, the final state.
+"""Prefect glue shared by the flows: the merge task, the run report, the final state.
 
-Tasks are sized as pages (fetch + parse + merge), never items: Prefect's
-per-task overhead (~10 ms) stays small next to a request.
+A task is one batch of pages merged into the warehouse (one page at a time on a
+scheduled run, up to ``BATCH_PAGES`` on a backfill), never an item: Prefect's per-task
+overhead (~10 ms) would otherwise cost as much as fetching and parsing a page.
 """
 
 from __future__ import annotations
@@ -17,19 +18,20 @@ from prefect.runtime import flow_run
 from prefect.states import Completed, Failed, State
 
 from flows.config import Source
-from flows.crawl import PageResult, Plan, SourceReport, process_page, run_source
+from flows.crawl import Plan, SourceReport, run_source
 from flows.fetch import Fetcher, describe
 from flows.politeness import RobotsCache
-from warehouse import resolve_path
+from flows.writer import FetchedPage, Merged, merge_batch
+from warehouse import MergeStats, resolve_path
 
 # Sources crawled at once in one flow run (each still bound by its host's limits).
 MAX_PARALLEL_SOURCES = 8
 
 
-@task(name="page", task_run_name="{source.name}-p{page_no}", cache_policy=NO_CACHE)
-def page_task(source: Source, plan: Plan, url: str, page_no: int, run_id: str,
-              fetcher: Fetcher, warehouse: Path) -> PageResult:
-    return process_page(source, plan, url, page_no, run_id, fetcher=fetcher, warehouse=warehouse)
+@task(name="pages", task_run_name="{source.name}-{label}", cache_policy=NO_CACHE)
+def merge_task(source: Source, plan: Plan, run_id: str, warehouse: Path, batch: list[FetchedPage],
+               label: str) -> Merged:
+    return merge_batch(source, plan, run_id, warehouse, batch)
 
 
 def run_sources(sources: list[Source], plan: Plan) -> list[SourceReport]:
@@ -50,17 +52,20 @@ def _run_one(source: Source, plan: Plan, warehouse: Path, robots: RobotsCache,
              flow_run_id: str | None) -> SourceReport:
     logger = get_run_logger()
     with Fetcher.for_source(source, robots=robots) as fetcher:
-        def visit(src: Source, pl: Plan, url: str, page_no: int, run_id: str) -> PageResult:
-            result = page_task(src, pl, url, page_no, run_id, fetcher, warehouse)
-            # One line per page, from the flow run (task runs log at WARNING only).
-            s = result.stats
-            logger.info("%s page %d: %d items, %d new, %d updated, %d unchanged%s", src.name,
-                        page_no, result.items, s.inserted, s.updated, s.unchanged,
+        def merge(src: Source, pl: Plan, run_id: str, wh: Path, batch: list[FetchedPage]) -> Merged:
+            first, last = batch[0].page_no, batch[-1].page_no
+            label = f"p{first}" if first == last else f"p{first}-{last}"
+            merged = merge_task(src, pl, run_id, wh, batch, label)
+            # One line per batch, from the flow run (task runs log at WARNING only).
+            s = sum((stats for _, stats in merged.pages), MergeStats())
+            logger.info("%s page%s %s: %d items, %d new, %d updated, %d unchanged%s", src.name,
+                        "" if first == last else "s", label[1:], sum(f.items for f in batch),
+                        s.inserted, s.updated, s.unchanged,
                         f", {s.quarantined} quarantined" if s.quarantined else "")
-            return result
+            return merged
 
         try:
-            report = run_source(source, plan, warehouse=warehouse, visit=visit, fetcher=fetcher,
+            report = run_source(source, plan, warehouse=warehouse, fetcher=fetcher, merge=merge,
                                 flow_run_id=flow_run_id)
         except Exception as exc:  # e.g. the warehouse stayed busy: the other sources still run
             logger.error("%s: %s", source.name, exc)

@@ -1,10 +1,10 @@
 """Whose turn it is to write the warehouse.
 
-On one machine our writers queue on the warehouse's lock file, page by page: the
-file is held for one page's merge, never for a fetch. Flow runs on several workers
+On one machine our writers queue on the warehouse's lock file, batch by batch: the
+file is held for one batch's merge, never for a fetch. Flow runs on several workers
 against a Prefect server also take turns through a Prefect global concurrency limit
 of one slot, held for a source's whole run: Prefect 3.8.8 frees a released slot only
-about 2 s later, too slow to hand over page by page. A run that has to wait says so.
+about 2 s later, too slow to hand over batch by batch. A run that has to wait says so.
 """
 
 from __future__ import annotations

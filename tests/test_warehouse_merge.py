@@ -11,6 +11,8 @@ import pytest
 from warehouse import (
     ArticleRow,
     MergeStats,
+    PageItems,
+    PageRecord,
     QuarantineRow,
     WarehouseError,
     add_page_failure,
@@ -18,6 +20,7 @@ from warehouse import (
     connect,
     finish_run,
     merge_items,
+    merge_pages,
     start_run,
 )
 from warehouse.runs import get_run
@@ -255,3 +258,40 @@ def test_the_same_bad_item_is_quarantined_once_across_runs(tmp_path):
             assert stats.quarantined == 3
         assert con.execute("select url, run_id from quarantine order by url").fetchall() == [
             ("http://e.org/1.html", "r1"), ("http://e.org/2.html", "r1")]
+
+
+def page_record(run_id: str, n: int) -> PageRecord:
+    return PageRecord(run_id=run_id, source="eco-forum", url=f"https://example.org/list_{n}.html",
+                      fetched_at=T0, status=200, body=f"<html>page {n}</html>".encode(), page_no=n)
+
+
+def test_a_batch_of_pages_is_one_merge_with_stats_per_page(con) -> None:
+    merge_items(con, [row(1), row(2)], run_id="r0", now=T0)
+    start_run(con, run_id="r1", flow_run_id=None, kind="backfill", source="eco-forum",
+              started_at=T1)
+    bad = QuarantineRow("eco-forum", "https://example.org/list_3.html", "no title", url="u")
+    stats = merge_pages(con, [
+        PageItems([row(1), row(2, title="changed"), row(3)], (), page_record("r1", 1)),
+        PageItems([row(3), row(4)], (), page_record("r1", 2)),  # 3 again: counted on page 1 only
+        PageItems([], [bad], page_record("r1", 3)),
+    ], run_id="r1", now=T1)
+    assert stats == [MergeStats(1, 1, 1, 0), MergeStats(1, 0, 0, 0), MergeStats(0, 0, 0, 1)]
+    assert con.execute("select count(*) from articles").fetchone() == (4,)
+    assert con.execute("select title from article_versions").fetchall() == [("title 2",)]
+    # Every page archived; the quarantined item points at the page it came from.
+    assert con.execute("select p.page_no from quarantine q join pages p using (page_id)"
+                       ).fetchall() == [(3,)]
+    assert con.execute("select count(*) from pages where run_id = 'r1'").fetchone() == (3,)
+    run = get_run(con, "r1")
+    assert (run.pages_fetched, run.items_parsed, run.items_inserted, run.items_updated,
+            run.items_unchanged, run.items_quarantined) == (3, 6, 2, 1, 1, 1)
+
+
+def test_a_failing_batch_leaves_none_of_its_pages(con) -> None:
+    merge_items(con, [row(1)], run_id="r0", now=T0)
+    before = snapshot(con)
+    broken = ArticleRow("id9", "eco-forum", None, None, None, None, "h")  # title is NOT NULL
+    with pytest.raises(duckdb.ConstraintException):
+        merge_pages(con, [PageItems([row(2)], (), page_record("r1", 1)),
+                          PageItems([broken], (), page_record("r1", 2))], run_id="r1", now=T1)
+    assert snapshot(con) == before

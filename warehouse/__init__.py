@@ -6,18 +6,27 @@ Importing this package loads duckdb only; it never imports Prefect, flows or par
 
 from warehouse.connection import connect, resolve_path
 from warehouse.errors import WarehouseBusy, WarehouseError, WarehouseMissing
-from warehouse.merge import merge_items
+from warehouse.merge import merge_items, merge_pages
 from warehouse.migrate import apply_migrations
 from warehouse.pages import archive_page, archived_pages, page_validators, record_page
 from warehouse.query import export_parquet, format_rows, run_query
 from warehouse.report import stats_report
-from warehouse.rows import ArchivedPage, ArticleRow, MergeStats, PageRecord, QuarantineRow, RunFigures
+from warehouse.rows import (
+    ArchivedPage,
+    ArticleRow,
+    MergeStats,
+    PageItems,
+    PageRecord,
+    QuarantineRow,
+    RunFigures,
+)
 from warehouse.runs import add_page_failure, finish_run, get_run, last_run_state, start_run
 
 __all__ = [
     "ArchivedPage",
     "ArticleRow",
     "MergeStats",
+    "PageItems",
     "PageRecord",
     "QuarantineRow",
     "RunFigures",
@@ -35,6 +44,7 @@ __all__ = [
     "get_run",
     "last_run_state",
     "merge_items",
+    "merge_pages",
     "page_validators",
     "record_page",
     "resolve_path",

@@ -1,4 +1,4 @@
-"""Merging one page's items into `articles`, set-based and in one transaction."""
+"""Merging pages of items into `articles`, set-based, a batch of pages in one transaction."""
 
 from __future__ import annotations
 
@@ -9,12 +9,13 @@ from collections.abc import Sequence
 import duckdb
 
 from warehouse.pages import write_page
-from warehouse.rows import ArticleRow, MergeStats, PageRecord, QuarantineRow
+from warehouse.rows import ArticleRow, MergeStats, PageItems, PageRecord, QuarantineRow
 from warehouse.transaction import transaction
 
 _STAGE = "_merge_stage"
 _ARTICLE_COLS = ("article_id", "source", "url", "title", "published_date", "summary",
                  "content_hash")
+_STAGE_COLS = ("page_index", *_ARTICLE_COLS)
 _QUARANTINE_COLS = ("quarantine_id", "run_id", "source", "page_url", "reason", "title", "url",
                     "raw_date", "snippet", "quarantined_at", "page_id")
 
@@ -37,18 +38,21 @@ QUALIFY row_number() OVER (PARTITION BY s.source, s.reason, s.url, s.title, s.ra
 
 _CREATE_STAGE = f"""
 CREATE OR REPLACE TEMP TABLE {_STAGE} (
-    article_id VARCHAR, source VARCHAR, url VARCHAR, title VARCHAR,
+    page_index INTEGER, article_id VARCHAR, source VARCHAR, url VARCHAR, title VARCHAR,
     published_date DATE, summary VARCHAR, content_hash VARCHAR
 )
 """
 
+# Per page of the batch: how many of its rows are new, changed, unchanged.
 _COUNT = f"""
 SELECT
+    s.page_index,
     count(*) FILTER (WHERE a.article_id IS NULL),
     count(*) FILTER (WHERE a.article_id IS NOT NULL
                        AND a.content_hash IS DISTINCT FROM s.content_hash),
     count(*) FILTER (WHERE a.content_hash = s.content_hash)
 FROM {_STAGE} s LEFT JOIN articles a ON a.article_id = s.article_id
+GROUP BY s.page_index
 """
 
 _KEEP_OLD_VERSIONS = f"""
@@ -93,7 +97,7 @@ WHERE NOT EXISTS (SELECT 1 FROM articles a WHERE a.article_id = s.article_id)
 
 _BUMP_RUN = """
 UPDATE ingest_runs SET
-    pages_fetched     = coalesce(pages_fetched, 0) + 1,
+    pages_fetched     = coalesce(pages_fetched, 0) + $pages,
     items_parsed      = coalesce(items_parsed, 0) + $parsed,
     items_inserted    = coalesce(items_inserted, 0) + $inserted,
     items_updated     = coalesce(items_updated, 0) + $updated,
@@ -112,82 +116,114 @@ def merge_items(
     quarantined: Sequence[QuarantineRow] = (),
     page: PageRecord | None = None,
 ) -> MergeStats:
-    """Merge one page's rows (and its quarantined items) in one transaction.
+    """Merge one page's rows (and its quarantined items) in one transaction: `merge_pages`
+    of a single page."""
+    return merge_pages(con, [PageItems(rows, quarantined, page)], run_id=run_id, now=now)[0]
+
+
+def merge_pages(
+    con: duckdb.DuckDBPyConnection,
+    pages: Sequence[PageItems],
+    *,
+    run_id: str,
+    now: dt.datetime,
+) -> list[MergeStats]:
+    """Merge a batch of pages in one transaction, set-based; one MergeStats per page.
 
     New article_ids are inserted; a changed content_hash moves the stored row into
     article_versions and updates it; an unchanged one only refreshes last_seen_at,
-    last_run_id and url. Repeated ids in `rows` keep their first occurrence. If
-    `ingest_runs` has `run_id`, its counters move in the same transaction (pages_fetched + 1,
-    items_parsed + len(rows) + len(quarantined), before the in-batch dedupe).
-    `page`, the fetch these rows came from, is archived in the same transaction (its
-    quarantined items point at it), so a page is in `pages` exactly when its merge is in.
-    Any error rolls everything back and is re-raised.
+    last_run_id and url. An id repeated in the batch keeps its first occurrence (pages in
+    the order given) and counts for that page only. If `ingest_runs` has `run_id`, its
+    counters move in the same transaction (pages_fetched + number of pages, items_parsed +
+    rows and quarantined items, before the dedupe). Each page's `page`, the fetch its rows
+    came from, is archived in the same transaction (its quarantined items point at it), so
+    a page is in `pages` exactly when its merge is in. Any error rolls everything back
+    and is re-raised.
     """
     if now.tzinfo is None or now.utcoffset() is None:
         raise ValueError("merge_items: `now` must be timezone-aware (UTC)")
-    if page is not None:
-        if page.run_id != run_id:
-            raise ValueError(f"merge_items: page.run_id {page.run_id!r} is not run_id {run_id!r}")
-        if page.not_modified or page.error is not None or page.body is None:
-            raise ValueError("merge_items: a 304, failed or empty fetch goes to record_page")
-    unique = _first_of_each(rows)
+    for item in pages:
+        _check_page(item.page, run_id)
+    staged = _first_of_each(pages)
 
     with transaction(con):
-        page_id = write_page(con, page)[0] if page is not None else None
-        stats = _merge_in_transaction(con, unique, run_id=run_id, now=now,
-                                      quarantined=quarantined, page_id=page_id)
+        page_ids = [write_page(con, p.page)[0] if p.page is not None else None for p in pages]
+        counts = _merge_in_transaction(con, staged, run_id=run_id, now=now)
+        quarantined = [(q, page_ids[i]) for i, p in enumerate(pages) for q in p.quarantined]
+        if quarantined:
+            _quarantine(con, quarantined, run_id=run_id, now=now)
         con.execute(_BUMP_RUN, {
-            "parsed": len(rows) + len(quarantined),
-            "inserted": stats.inserted,
-            "updated": stats.updated,
-            "unchanged": stats.unchanged,
-            "quarantined": stats.quarantined,
+            "pages": len(pages),
+            "parsed": sum(len(p.rows) + len(p.quarantined) for p in pages),
+            "inserted": sum(c[0] for c in counts.values()),
+            "updated": sum(c[1] for c in counts.values()),
+            "unchanged": sum(c[2] for c in counts.values()),
+            "quarantined": len(quarantined),
             "run_id": run_id,
         })
-    return stats
+    return [MergeStats(*counts.get(i, (0, 0, 0)), len(p.quarantined)) for i, p in enumerate(pages)]
 
 
-def _first_of_each(rows: Sequence[ArticleRow]) -> list[ArticleRow]:
-    seen: dict[str, ArticleRow] = {}
-    for row in rows:
-        seen.setdefault(row.article_id, row)
+def _check_page(page: PageRecord | None, run_id: str) -> None:
+    if page is None:
+        return
+    if page.run_id != run_id:
+        raise ValueError(f"merge_items: page.run_id {page.run_id!r} is not run_id {run_id!r}")
+    if page.not_modified or page.error is not None or page.body is None:
+        raise ValueError("merge_items: a 304, failed or empty fetch goes to record_page")
+
+
+def _first_of_each(pages: Sequence[PageItems]) -> list[tuple[object, ...]]:
+    """Stage tuples (page index first), the first occurrence of each article_id only."""
+    seen: dict[str, tuple[object, ...]] = {}
+    for index, page in enumerate(pages):
+        for r in page.rows:
+            if r.article_id not in seen:
+                seen[r.article_id] = (index, r.article_id, r.source, r.url, r.title,
+                                      r.published_date, r.summary, r.content_hash)
     return list(seen.values())
 
 
 def _merge_in_transaction(
     con: duckdb.DuckDBPyConnection,
-    rows: list[ArticleRow],
+    staged: list[tuple[object, ...]],
     *,
     run_id: str,
     now: dt.datetime,
-    quarantined: Sequence[QuarantineRow],
-    page_id: str | None,
-) -> MergeStats:
-    inserted = updated = unchanged = 0
-    if rows:
-        con.execute(_CREATE_STAGE)
-        _insert_values(con, _STAGE, _ARTICLE_COLS,
-                       [tuple(getattr(r, c) for c in _ARTICLE_COLS) for r in rows])
-        inserted, updated, unchanged = con.execute(_COUNT).fetchone()  # type: ignore[misc]
-        params = {"now": now, "run_id": run_id}
-        if updated:
-            con.execute(_KEEP_OLD_VERSIONS, params)
-        if updated or unchanged:
-            con.execute(_UPDATE_EXISTING, params)
-        if inserted:
-            con.execute(_INSERT_NEW, params)
-        con.execute(f"DROP TABLE {_STAGE}")
+) -> dict[int, tuple[int, int, int]]:
+    """(inserted, updated, unchanged) per page index."""
+    if not staged:
+        return {}
+    con.execute(_CREATE_STAGE)
+    _insert_values(con, _STAGE, _STAGE_COLS, staged)
+    counts = {index: (new, changed, same)
+              for index, new, changed, same in con.execute(_COUNT).fetchall()}
+    params = {"now": now, "run_id": run_id}
+    if any(c[1] for c in counts.values()):
+        con.execute(_KEEP_OLD_VERSIONS, params)
+    if any(c[1] or c[2] for c in counts.values()):
+        con.execute(_UPDATE_EXISTING, params)
+    if any(c[0] for c in counts.values()):
+        con.execute(_INSERT_NEW, params)
+    con.execute(f"DROP TABLE {_STAGE}")
+    return counts
 
-    if quarantined:
-        con.execute(_CREATE_QUARANTINE_STAGE)
-        _insert_values(
-            con, _Q_STAGE, _QUARANTINE_COLS,
-            [(str(uuid.uuid4()), run_id, q.source, q.page_url, q.reason, q.title, q.url,
-              q.raw_date, q.snippet, now, page_id) for q in quarantined],
-        )
-        con.execute(_INSERT_NEW_QUARANTINE)
-        con.execute(f"DROP TABLE {_Q_STAGE}")
-    return MergeStats(inserted, updated, unchanged, len(quarantined))
+
+def _quarantine(
+    con: duckdb.DuckDBPyConnection,
+    quarantined: Sequence[tuple[QuarantineRow, str | None]],
+    *,
+    run_id: str,
+    now: dt.datetime,
+) -> None:
+    con.execute(_CREATE_QUARANTINE_STAGE)
+    _insert_values(
+        con, _Q_STAGE, _QUARANTINE_COLS,
+        [(str(uuid.uuid4()), run_id, q.source, q.page_url, q.reason, q.title, q.url,
+          q.raw_date, q.snippet, now, page_id) for q, page_id in quarantined],
+    )
+    con.execute(_INSERT_NEW_QUARANTINE)
+    con.execute(f"DROP TABLE {_Q_STAGE}")
 
 
 def _insert_values(

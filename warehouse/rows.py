@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 
@@ -60,6 +61,15 @@ class PageRecord:
     not_modified: bool = False
     error: str | None = None
     attempts: int = 1
+
+
+@dataclass(frozen=True)
+class PageItems:
+    """One fetched page's rows for `merge_pages`: what it parsed to, and its fetch to archive."""
+
+    rows: Sequence[ArticleRow]
+    quarantined: Sequence[QuarantineRow] = ()
+    page: PageRecord | None = None
 
 
 @dataclass(frozen=True)
