@@ -4,10 +4,16 @@ Schedules do not fire on Prefect's ephemeral API, so with no PREFECT_API_URL
 this starts a local Prefect server (127.0.0.1, its home under data/) as a child
 process, serves both deployments on it, and stops it on exit, in that order:
 `serve` must stop before the server, or it hangs trying to pause its deployments.
+
+While it runs, the server's address is in ``data/prefect/server.json``: manual
+`run`/`backfill`/`reparse` commands on the same warehouse use that server instead of
+starting an ephemeral one (≈ 3 s before the flow body runs instead of 9–14 s), and
+their runs show up in its UI.
 """
 
 from __future__ import annotations
 
+import json
 import os
 import signal
 import subprocess
@@ -18,6 +24,7 @@ from pathlib import Path
 import httpx
 
 INGEST_CRON = "0 * * * *"
+ADDRESS_FILE = "server.json"
 
 
 class ServeError(RuntimeError):
@@ -60,13 +67,33 @@ def stop_server(proc: subprocess.Popen) -> None:
             proc.wait()
 
 
+def server_home(warehouse: Path) -> Path:
+    """Where `serve` keeps its local server's database, log and address."""
+    return Path(warehouse).parent / "prefect"
+
+
+def running_server(warehouse: Path) -> str | None:
+    """The API URL of the server a running `serve` started for this warehouse, if it answers."""
+    try:
+        url = json.loads((server_home(warehouse) / ADDRESS_FILE).read_text())["api_url"]
+        if httpx.get(f"{url}/health", timeout=1).status_code == 200:
+            return str(url)
+    except (OSError, ValueError, KeyError, TypeError, httpx.HTTPError):
+        pass
+    return None
+
+
 def serve(port: int = 4200) -> int:
     server = None
+    address = None
     if not os.environ.get("PREFECT_API_URL"):
-        home = Path(os.environ["NEWS_INGEST_WAREHOUSE"]).parent / "prefect"
+        home = server_home(Path(os.environ["NEWS_INGEST_WAREHOUSE"]))
         print(f"starting a local Prefect server on 127.0.0.1:{port} (home {home})", flush=True)
         server = start_local_server(home, port)
         os.environ["PREFECT_API_URL"] = f"http://127.0.0.1:{port}/api"
+        address = home / ADDRESS_FILE
+        address.write_text(json.dumps({"api_url": os.environ["PREFECT_API_URL"],
+                                       "pid": os.getpid()}))
         print(f"Prefect UI: http://127.0.0.1:{port}", flush=True)
     # SIGTERM ends serve like Ctrl-C does, so the server is stopped after it.
     signal.signal(signal.SIGTERM, signal.default_int_handler)
@@ -83,6 +110,8 @@ def serve(port: int = 4200) -> int:
     except KeyboardInterrupt:
         pass
     finally:
+        if address is not None:
+            address.unlink(missing_ok=True)
         if server is not None:
             stop_server(server)
     return 0

@@ -51,13 +51,27 @@ def test_serve_runs_a_backfill_with_parameters_and_stops_its_server(tmp_path, so
 
         state = wait_for(finished, 240, "the backfill run")
         assert state["type"] == "COMPLETED", state
+
+        # A manual run on the same warehouse uses serve's server, not an ephemeral one.
+        cli = subprocess.run(
+            [sys.executable, "-m", "flows.cli", "--warehouse", str(warehouse), "--sources",
+             str(sources_file), "backfill", "--source", "mirror", "--pages", "3-3"],
+            env=env, capture_output=True, text=True, timeout=240)
+        assert cli.returncode == 0, cli.stderr
+        assert f"using the Prefect server of `news-ingest serve` at {api}" in cli.stderr
+        con = duckdb.connect(str(warehouse), read_only=True)
+        (manual_run,) = con.execute("select flow_run_id from ingest_runs where kind = 'backfill'"
+                                    " order by started_at desc limit 1").fetchone()
+        con.close()
+        assert httpx.get(f"{api}/flow_runs/{manual_run}").json()["state"]["type"] == "COMPLETED"
     finally:
         os.killpg(proc.pid, signal.SIGTERM)
         out = proc.communicate(timeout=60)[0].decode(errors="replace")
     con = duckdb.connect(str(warehouse), read_only=True)
-    assert con.execute("select count(*) from articles").fetchone() == (20,)
+    assert con.execute("select count(*) from articles").fetchone() == (30,)
     con.close()
     # The server was the serve command's child: it is gone with it.
     with pytest.raises(httpx.HTTPError):
         httpx.get(f"{api}/health", timeout=2)
     assert "ingest/ingest" in out
+    assert not (warehouse.parent / "prefect" / "server.json").exists()
