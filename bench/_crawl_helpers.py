@@ -28,7 +28,7 @@ ROOT = Path(__file__).resolve().parent.parent
 if str(ROOT) not in sys.path:  # run as `python bench/NAME.py` from the checkout
     sys.path.insert(0, str(ROOT))
 
-from _peers import median, table  # noqa: E402,F401 (re-exported to the crawl benches)
+from _peers import median, result, table  # noqa: E402,F401 (re-exported to the crawl benches)
 
 from flows.mirror import Mirror, MirrorServer  # noqa: E402
 

@@ -86,3 +86,16 @@ def versions(*names: str) -> str:
 
 def say(message: str) -> None:
     print(message, flush=True)
+
+
+RESULT_TAG = "RESULT "
+
+
+def result(benchmark: str, measure: str, ours: str, peer: str, ratio_: str, goal: str,
+           met: bool | None) -> None:
+    """One line of the final ratio table (bench/run_all.py collects these from every bench)."""
+    import json
+
+    print(RESULT_TAG + json.dumps({"benchmark": benchmark, "measure": measure, "ours": ours,
+                                   "peer": peer, "ratio": ratio_, "goal": goal, "met": met},
+                                  ensure_ascii=False), flush=True)

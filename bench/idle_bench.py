@@ -21,7 +21,16 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from _crawl_helpers import SOURCE, FastMirror, fmt_runs, median, serve, table, write_sources  # noqa: E402
+from _crawl_helpers import (  # noqa: E402
+    SOURCE,
+    FastMirror,
+    fmt_runs,
+    median,
+    result,
+    serve,
+    table,
+    write_sources,
+)
 
 from flows.config import load_sources  # noqa: E402
 from flows.crawl import Plan, run_source  # noqa: E402
@@ -121,6 +130,10 @@ def main() -> int:
         [f"{args.big:,} / {args.small:,} run time", f"{big / small:.2f}x", "<= 1.2x, 1 page"
          + (" MET" if ok else " MISSED")],
     ]))
+    result("idle", f"idle scheduled run, {args.big:,} vs {args.small:,} articles",
+           f"{big * 1000:.0f} ms ({args.big:,} articles)", f"{small * 1000:.0f} ms ({args.small:,})",
+           f"{big / small:.2f}x",
+           "<= 1.2x, 1 page fetched", ok)
     shutil.rmtree(work, ignore_errors=True)
     print(f"\nidle bench wall time: {time.perf_counter() - began:.0f} s")
     return 0

@@ -5,7 +5,10 @@ the next), run with this interpreter, its output shown as it comes. A benchmark 
 printing its table (Markdown, optionally under a "#" heading line, notes after it) and
 exits 0. At the end come, for each benchmark, that last table and its wall time.
 
-    .venv-bench/bin/python bench/run_all.py [--only parse] [--only load]
+    .venv-bench/bin/python bench/run_all.py [--only parse] [--only load] [--write BENCHMARKS.md]
+
+Every benchmark also prints its headline figures as ``RESULT {json}`` lines; they make the
+ratio table printed last (and, with --write, the top of BENCHMARKS.md).
 
 Extra arguments per benchmark: BENCH_ARGS_<NAME> in the environment, e.g.
 BENCH_ARGS_LOAD="--rows 200000". Exit status 1 if any benchmark failed.
@@ -14,6 +17,8 @@ BENCH_ARGS_LOAD="--rows 200000". Exit status 1 if any benchmark failed.
 from __future__ import annotations
 
 import argparse
+import datetime as dt
+import json
 import os
 import shlex
 import subprocess
@@ -22,6 +27,24 @@ import time
 from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
+sys.path.insert(0, str(HERE))
+
+from _peers import RESULT_TAG, machine, table, versions  # noqa: E402
+
+PEERS = ("scrapy", "parsel", "beautifulsoup4", "lxml", "dlt", "pyarrow", "duckdb", "selectolax",
+         "prefect", "httpx")
+
+
+def results_of(output: str) -> list[dict]:
+    return [json.loads(line[len(RESULT_TAG):]) for line in output.splitlines()
+            if line.startswith(RESULT_TAG)]
+
+
+def ratio_table(found: list[dict]) -> str:
+    verdict = {True: "met", False: "**MISSED**", None: ""}
+    return table(["benchmark", "measure", "ours", "peer", "ratio", "goal", ""],
+                 [[r["benchmark"], r["measure"], r["ours"], r["peer"], r["ratio"], r["goal"],
+                   verdict[r["met"]]] for r in found])
 
 
 def is_table(block: list[str]) -> bool:
@@ -51,6 +74,7 @@ def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--only", action="append", default=[],
                     help="run only this benchmark (name without _bench.py); repeatable")
+    ap.add_argument("--write", metavar="FILE", help="write the tables to FILE (BENCHMARKS.md)")
     args = ap.parse_args()
 
     scripts = sorted(HERE.glob("*_bench.py"))
@@ -67,6 +91,7 @@ def main() -> int:
         extra = shlex.split(os.environ.get(f"BENCH_ARGS_{name.upper()}", ""))
         cmd = [sys.executable, str(script), *extra]
         print(f"\n===== {script.name} {' '.join(extra)}".rstrip(), flush=True)
+        results_cmd = " ".join(["python", f"bench/{script.name}", *extra])
         start = time.perf_counter()
         proc = subprocess.Popen(cmd, cwd=HERE.parent, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
                                 text=True, bufsize=1)
@@ -77,16 +102,46 @@ def main() -> int:
             sys.stdout.flush()
             lines.append(line)
         code = proc.wait()
-        results.append((name, code, time.perf_counter() - start, "".join(lines)))
+        results.append((name, code, time.perf_counter() - start, "".join(lines), results_cmd))
 
     total = sum(r[2] for r in results)
-    print("\n\n======== all benchmarks: final tables ========", flush=True)
-    for name, code, seconds, output in results:
+    sections = []
+    for name, code, seconds, output, cmd in results:
         state = "ok" if code == 0 else f"FAILED (exit {code})"
-        print(f"\n## {name} — {state}, wall {seconds:.0f} s\n")
-        print(final_table(output) if code == 0 else "\n".join(output.splitlines()[-15:]))
+        body = final_table(output) if code == 0 else "\n".join(output.splitlines()[-15:])
+        body = "\n".join(line for line in body.splitlines() if not line.startswith(RESULT_TAG))
+        sections.append(f"## {name} — {state}, wall {seconds:.0f} s (`{cmd}`)\n\n{body}")
+    found = [r for _, _, _, output, _ in results for r in results_of(output)]
+    print("\n\n======== all benchmarks: final tables ========", flush=True)
+    print("\n\n".join(sections))
+    print("\n## Ratios, ours vs peer (the goals are issue 7's)\n")
+    print(ratio_table(found))
     print(f"\ntotal wall time of the benchmarks: {total:.0f} s ({total / 60:.1f} min)")
+    if args.write:
+        Path(args.write).write_text(report(found, sections, total), encoding="utf-8")
+        print(f"written to {args.write}")
     return 0 if all(r[1] == 0 for r in results) else 1
+
+
+def report(found: list[dict], sections: list[str], total: float) -> str:
+    return "\n".join([
+        "# Benchmarks: news-ingest vs the tools people would use instead",
+        "",
+        f"Last run {dt.datetime.now(dt.UTC):%Y-%m-%d %H:%M} UTC by `make bench` on {machine()}"
+        f" (a shared machine: read the ratios, not the absolute times), in {total / 60:.1f} min.",
+        f"Versions: {versions(*PEERS)}.",
+        "",
+        "Reproduce: `make bench` (creates `.venv-bench` with the peers, runs every",
+        "`bench/*_bench.py` alternating ours and the peer, rewrites this file). One benchmark:",
+        "`.venv-bench/bin/python bench/NAME_bench.py --help`. What each measures, and why",
+        "the sizes: `bench/README.md`.",
+        "",
+        "## Ratios (ours / peer; the goals are issue 7's)",
+        "",
+        ratio_table(found),
+        "",
+        *[s + "\n" for s in sections],
+    ])
 
 
 if __name__ == "__main__":

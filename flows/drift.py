@@ -7,6 +7,7 @@ had them, fails the source's run and nothing is merged from the page.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import duckdb
@@ -35,8 +36,8 @@ _CACHE_SIZE = 64
 
 
 def run_history(con: duckdb.DuckDBPyConnection, source: str, run_id: str) -> History:
-    """The source's history as the run found it: read once per run, not once per page,
-    so a page's cost does not grow with the size of the warehouse."""
+    """The source's history as the run found it: read once per run (and only if a page
+    needs it), not once per page, so a page's cost does not grow with the warehouse."""
     key = (run_id, source)
     if key not in _CACHE:
         if len(_CACHE) >= _CACHE_SIZE:
@@ -55,17 +56,25 @@ def load_history(con: duckdb.DuckDBPyConnection, source: str) -> History:
     return History(total, dated / total, linked / total)
 
 
-def check_page(source: str, url: str, page_no: int, page: ListingPage, history: History) -> None:
-    """Raise LayoutDrift naming the source, the URL, what changed and what to run."""
+def check_page(source: str, url: str, page_no: int, page: ListingPage,
+               history: Callable[[], History]) -> None:
+    """Raise LayoutDrift naming the source, the URL, what changed and what to run.
+
+    ``history`` is asked for only when the page lost all its dates or links: a healthy
+    page costs no query, so an idle run's cost does not grow with the warehouse.
+    """
     items = page.items
     what = None
     if not items and page_no == 1:
         what = "the page parsed to no items"
-    elif len(items) >= MIN_ITEMS and history.articles >= MIN_HISTORY:
-        if history.dated_share >= SHARE and not any(i.date for i in items):
-            what = f"none of its {len(items)} items has a date any more"
-        elif history.linked_share >= SHARE and not any(i.url for i in items):
-            what = f"none of its {len(items)} items has a link any more"
+    elif len(items) >= MIN_ITEMS:
+        dated, linked = any(i.date for i in items), any(i.url for i in items)
+        past = history() if not (dated and linked) else History()
+        if past.articles >= MIN_HISTORY:
+            if past.dated_share >= SHARE and not dated:
+                what = f"none of its {len(items)} items has a date any more"
+            elif past.linked_share >= SHARE and not linked:
+                what = f"none of its {len(items)} items has a link any more"
     if what:
         raise drift_from(source, url, page_no, what)
 

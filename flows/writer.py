@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING
 
 import duckdb
 
-from flows.drift import LayoutDrift, check_page, run_history
+from flows.drift import History, LayoutDrift, check_page, run_history
 from flows.rows import to_rows
 from flows.turns import writer_turn
 from parsers import ListingPage
@@ -90,7 +90,9 @@ def merge_batch(source: Source, plan: Plan, run_id: str, warehouse: Path,
     pages before it are merged, it and those after it are not.
     """
     with writer_turn(warehouse) as con:
-        history = run_history(con, source.name, run_id)
+        def history() -> History:
+            return run_history(con, source.name, run_id)
+
         ready: list[FetchedPage] = []
         drift = None
         for fetched in batch:
@@ -122,7 +124,7 @@ def page_items(source: Source, plan: Plan, page: ListingPage, *, url: str, page_
 def merge_page(con: duckdb.DuckDBPyConnection, source: Source, plan: Plan, page: ListingPage, *,
                url: str, page_no: int, run_id: str, fetched_at: dt.datetime) -> MergeStats:
     """Check one parsed page for layout drift, then merge it on an open connection (reparse)."""
-    check_page(source.name, url, page_no, page, run_history(con, source.name, run_id))
+    check_page(source.name, url, page_no, page, lambda: run_history(con, source.name, run_id))
     items = page_items(source, plan, page, url=url, page_no=page_no, fetched_at=fetched_at)
     return merge_pages(con, [items], run_id=run_id, now=_now())[0]
 
