@@ -1,10 +1,12 @@
 """Benchmark 5 of issue 7: peak RSS of a big backfill vs a 10x smaller one.
 
-Each size runs in its own child process: an in-process ``run_source`` backfill (no Prefect)
-of N mirror pages x 20 items from a local MirrorServer (served by this parent process, so
-the server's memory is not counted) into a fresh warehouse, politeness off (delay 0,
-concurrency 16). The child reports its peak RSS (VmHWM from /proc/self/status), its RSS
-once everything is imported (before the run), and its wall time.
+Each size runs in its own child process: the real CLI, ``news-ingest backfill --pages 1-N``
+(``flows.cli.main`` called in the child, Prefect's ephemeral API as a manual run has it),
+over N mirror pages x 20 items from a local MirrorServer (served by this parent process, so
+the server's memory is not counted; nor is Prefect's ephemeral server, a process of its
+own) into a fresh warehouse, politeness off (delay 0, concurrency 16). The child reports
+its peak RSS (VmHWM from /proc/self/status), its RSS once everything is imported (before
+the run), and its wall time.
 
     .venv-bench/bin/python bench/memory_bench.py                    # 1,000 vs 10,000 pages
     .venv-bench/bin/python bench/memory_bench.py --sizes 100,1000   # quicker
@@ -23,7 +25,15 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from _crawl_helpers import SOURCE, mirror_with_pages, result, serve, table, write_sources  # noqa: E402
+from _crawl_helpers import (  # noqa: E402
+    SOURCE,
+    bench_env,
+    mirror_with_pages,
+    result,
+    serve,
+    table,
+    write_sources,
+)
 
 
 def status_mb(key: str) -> float:
@@ -34,17 +44,27 @@ def status_mb(key: str) -> float:
 
 
 def child(sources: str, pages: int, warehouse: str) -> None:
-    from flows.config import load_sources
-    from flows.crawl import backfill_plan, run_source
+    import contextlib
+    import io
 
-    source = load_sources(sources)[SOURCE]
+    import prefect  # noqa: F401 (imported before the baseline, as the CLI would)
+
+    import flows.backfill  # noqa: F401
+    from flows.cli import main as cli
+    from warehouse import connect
+
     baseline = status_mb("VmRSS")
     start = time.perf_counter()
-    report = run_source(source, backfill_plan(f"1-{pages}"), warehouse=Path(warehouse))
+    with contextlib.redirect_stdout(io.StringIO()):
+        code = cli(["--warehouse", warehouse, "--sources", sources, "backfill", "--source", SOURCE,
+                    "--pages", f"1-{pages}"])
     wall = time.perf_counter() - start
-    print(json.dumps({"state": report.state, "pages": report.pages_fetched, "wall": wall,
-                      "baseline_mb": baseline, "peak_mb": status_mb("VmHWM"),
-                      "end_mb": status_mb("VmRSS"), "items": report.stats.inserted}))
+    peak = status_mb("VmHWM")
+    with connect(warehouse, read_only=True) as con:
+        items, fetched = con.execute("select items_inserted, pages_fetched from ingest_runs").fetchone()
+    print(json.dumps({"state": "completed" if code == 0 else f"exit {code}", "pages": fetched,
+                      "wall": wall, "baseline_mb": baseline, "peak_mb": peak,
+                      "end_mb": status_mb("VmRSS"), "items": items}))
 
 
 def measure(pages: int, work: Path) -> dict:
@@ -53,7 +73,7 @@ def measure(pages: int, work: Path) -> dict:
         sources = write_sources(work / f"sources-{pages}.toml", server)
         warehouse = work / f"wh-{pages}" / "warehouse.duckdb"
         proc = subprocess.run([sys.executable, __file__, "--child", str(sources), str(pages), str(warehouse)],
-                              capture_output=True, text=True)
+                              capture_output=True, text=True, env=bench_env(work / "prefect-home"))
     if proc.returncode != 0:
         sys.stderr.write(proc.stdout[-3000:] + proc.stderr[-3000:])
         raise SystemExit(f"child for {pages} pages failed ({proc.returncode})")
@@ -85,7 +105,7 @@ def main() -> int:
     ratio = results[big]["peak_mb"] / results[small]["peak_mb"]
     growth = results[big]["peak_mb"] - results[big]["baseline_mb"]
     print()
-    print("## Memory: peak RSS of an in-process backfill (child process per size)")
+    print("## Memory: peak RSS of `news-ingest backfill` (CLI in a child process per size)")
     print(table(["pages", "items", "RSS after imports MB", "peak RSS MB", "peak - imports MB",
                  "warehouse MB", "wall s", "pages/s"], rows))
     print()

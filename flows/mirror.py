@@ -65,10 +65,14 @@ def generate_older(after: MirrorItem, count: int, seed: int = 20250108) -> list[
     """Deterministic items older than ``after``, newest first; some share a date."""
     rng = random.Random(seed)
     items: list[MirrorItem] = []
-    day = after.date
     item_id = after.item_id
+    # ~1.4 days an item; big mirrors (benchmarks) step slower so the listing spans at most
+    # ~20 years and every date stays one a parser accepts.
+    scale = min(1.0, 20 * 365 / (1.4 * max(count, 1)))
+    back = 0.0
     for _ in range(count):
-        day -= dt.timedelta(days=rng.choice([0, 1, 1, 2, 3]))
+        back += rng.choice([0, 1, 1, 2, 3]) * scale
+        day = after.date - dt.timedelta(days=int(back))
         item_id -= 1
         subject, action = rng.choice(_SUBJECTS), rng.choice(_ACTIONS)
         topic, kind = rng.choice(_TOPICS), rng.choice(_KINDS)

@@ -71,10 +71,11 @@ class FetchedPage:
 
 @dataclass(frozen=True)
 class Merged:
-    """What merging a batch did: stats per merged page (in order), and the page whose layout
-    drifted, if one did (nothing from it or after it was merged)."""
+    """What merging a batch did: (page number, stats) per merged page, in order, and the page
+    whose layout drifted, if one did (nothing from it or after it was merged). No bodies:
+    a batch's pages are freed once merged."""
 
-    pages: list[tuple[FetchedPage, MergeStats]]
+    pages: list[tuple[int, MergeStats]]
     drift: tuple[int, LayoutDrift] | None = None
 
 
@@ -107,7 +108,7 @@ def merge_batch(source: Source, plan: Plan, run_id: str, warehouse: Path,
         stats = merge_pages(con, [page_items(source, plan, f.page, url=f.url, page_no=f.page_no,
                                              fetched_at=f.record.fetched_at, record=f.record)
                                   for f in ready], run_id=run_id, now=_now()) if ready else []
-    return Merged(list(zip(ready, stats, strict=True)), drift)
+    return Merged([(f.page_no, s) for f, s in zip(ready, stats, strict=True)], drift)
 
 
 def page_items(source: Source, plan: Plan, page: ListingPage, *, url: str, page_no: int,

@@ -77,7 +77,7 @@ def test_a_drifted_page_ends_its_batch(tmp_path, sources_file):
                          [page(1), page(2, dated=False), page(3)])
     # Page 1 lands; page 2 lost every date the history had: archived with the reason,
     # and neither it nor page 3 after it is merged.
-    assert [(f.page_no, s.inserted) for f, s in merged.pages] == [(1, 10)]
+    assert [(n, s.inserted) for n, s in merged.pages] == [(1, 10)]
     assert merged.drift is not None and merged.drift[0] == 2
     assert "none of its 10 items has a date any more" in str(merged.drift[1])
     assert q(wh, "select count(*) from articles") == [(20,)]
