@@ -12,7 +12,7 @@ import gzip
 import hashlib
 import uuid
 import zlib
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 
 import duckdb
 
@@ -24,10 +24,12 @@ __all__ = ["archive_page", "archived_pages", "content_hash", "page_validators", 
 
 _ZLIB_LEVEL = 6  # listing HTML shrinks 4-8x; higher levels buy little for much more CPU
 
-_INSERT_PAGE = """
+# One list per column, unnested side by side (see merge._insert_values).
+_INSERT_PAGES = """
 INSERT INTO pages (page_id, run_id, source, url, final_url, page_no, fetched_at, status,
                    encoding, etag, last_modified, content_hash, not_modified, error, attempts)
-VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+SELECT unnest(?), unnest(?), unnest(?), unnest(?), unnest(?), unnest(?), unnest(?::TIMESTAMPTZ[]),
+       unnest(?), unnest(?), unnest(?), unnest(?), unnest(?), unnest(?), unnest(?), unnest(?)
 """
 
 _BUMP_RUN = """
@@ -156,25 +158,36 @@ def write_page(con: duckdb.DuckDBPyConnection, page: PageRecord) -> tuple[str, s
 
     For merge.py; the rest of the world uses archive_page, record_page or merge_items.
     """
-    if page.fetched_at.tzinfo is None or page.fetched_at.utcoffset() is None:
-        raise ValueError("archive_page: `fetched_at` must be timezone-aware (UTC)")
-    digest = None
-    if page.body is not None and not page.not_modified:
-        digest = content_hash(page.body)
+    return write_pages(con, [page])[0]
+
+
+def write_pages(con: duckdb.DuckDBPyConnection,
+                pages: Sequence[PageRecord]) -> list[tuple[str, str | None]]:
+    """Insert pages (and their bodies not stored yet) in the caller's transaction, set-based:
+    three statements for a batch of any size; (page_id, hash) per page, in order."""
+    for page in pages:
+        if page.fetched_at.tzinfo is None or page.fetched_at.utcoffset() is None:
+            raise ValueError("archive_page: `fetched_at` must be timezone-aware (UTC)")
+    digests = [content_hash(p.body) if p.body is not None and not p.not_modified else None
+               for p in pages]
+    bodies = {d: p.body for d, p in zip(digests, pages, strict=True) if d is not None}
+    if bodies:
         # Compress only bodies not stored yet: an unchanged page is one lookup, no zlib.
-        if con.execute("SELECT 1 FROM page_bodies WHERE content_hash = ?", [digest]).fetchone() is None:
-            method, stored = _compress(page.body)
-            con.execute(
-                "INSERT INTO page_bodies (content_hash, compression, body, size) VALUES (?, ?, ?, ?)",
-                [digest, method, stored, len(page.body)],
-            )
-    page_id = str(uuid.uuid4())
-    con.execute(_INSERT_PAGE, [
-        page_id, page.run_id, page.source, page.url, page.final_url, page.page_no, page.fetched_at,
-        page.status, page.encoding, page.etag, page.last_modified, digest, page.not_modified,
-        page.error, page.attempts,
-    ])
-    return page_id, digest
+        stored = {d for (d,) in con.execute(
+            "SELECT content_hash FROM page_bodies WHERE content_hash IN (SELECT unnest(?))",
+            [list(bodies)]).fetchall()}
+        new = [(d, *_compress(b), len(b)) for d, b in bodies.items() if d not in stored]
+        if new:
+            con.execute("INSERT INTO page_bodies (content_hash, compression, body, size)"
+                        " SELECT unnest(?), unnest(?), unnest(?::BLOB[]), unnest(?)",
+                        [list(c) for c in zip(*new, strict=True)])
+    ids = [str(uuid.uuid4()) for _ in pages]
+    rows = [(i, p.run_id, p.source, p.url, p.final_url, p.page_no, p.fetched_at, p.status,
+             p.encoding, p.etag, p.last_modified, d, p.not_modified, p.error, p.attempts)
+            for i, p, d in zip(ids, pages, digests, strict=True)]
+    if rows:
+        con.execute(_INSERT_PAGES, [list(c) for c in zip(*rows, strict=True)])
+    return list(zip(ids, digests, strict=True))
 
 
 def _compress(body: bytes) -> tuple[str, bytes]:
