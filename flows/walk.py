@@ -20,7 +20,7 @@ from parsers.urls import host_of
 if TYPE_CHECKING:
     from flows.config import Source
     from flows.crawl import Plan, SourceReport
-    from flows.writer import FetchedPage, PageWriter
+    from flows.writer import FetchedPage, Merged, PageWriter
 
 log = logging.getLogger("news_ingest.crawl")
 
@@ -86,21 +86,28 @@ class _Walk:
         # Past the end of the listing, or the whole page is older than the range (a pinned
         # old item alone does not stop it).
         go_on = fetched.items > 0 and not (plan.since and newest and newest < plan.since)
-        if self.each_page or self.writer.due or not go_on:
-            go_on = self.flush() and go_on
+        if self.each_page or not go_on:
+            return self.flush() and go_on
+        if self.writer.due:
+            return self.count(self.writer.hand_over())
         return go_on
 
     def flush(self) -> bool:
-        """Merge the pages waiting in the writer and count them."""
-        merged = self.writer.flush()
-        for _, stats in merged.pages:
-            self.report.pages_fetched += 1
-            self.report.stats += stats
-            if self.each_page:
-                self.known_streak = 0 if stats.inserted else self.known_streak + 1
-        if merged.drift:
-            return self.failed(*merged.drift)
-        return not (self.each_page and self.known_streak >= self.source.stop_after_known_pages)
+        """Merge the pages waiting in the writer, wait for them, and count them."""
+        return self.count(self.writer.flush())
+
+    def count(self, batches: list[Merged]) -> bool:
+        go_on = True
+        for merged in batches:
+            for _, stats in merged.pages:
+                self.report.pages_fetched += 1
+                self.report.stats += stats
+                if self.each_page:
+                    self.known_streak = 0 if stats.inserted else self.known_streak + 1
+            if merged.drift:
+                go_on = self.failed(*merged.drift) and go_on
+        return go_on and not (self.each_page
+                              and self.known_streak >= self.source.stop_after_known_pages)
 
     def follows(self, next_url: str | None) -> bool:
         if next_url and host_of(next_url) not in self.hosts:
@@ -129,7 +136,10 @@ def walk(source: Source, plan: Plan, run_id: str, visit: PageVisitor, report: So
         else:
             _walk_links(source, plan, run_id, visit, w)
     finally:
-        w.flush()
+        try:
+            w.flush()
+        finally:
+            writer.close()
 
 
 def _walk_links(source: Source, plan: Plan, run_id: str, visit: PageVisitor, w: _Walk) -> None:

@@ -9,9 +9,11 @@ all or nothing, and pages go in in page order, so a crash leaves whole pages onl
 
 from __future__ import annotations
 
+import contextvars
 import datetime as dt
 import time
 from collections.abc import Callable
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -131,7 +133,10 @@ def merge_page(con: duckdb.DuckDBPyConnection, source: Source, plan: Plan, page:
 
 
 class PageWriter:
-    """Collects a run's fetched pages and merges them in batches through ``merge``."""
+    """Collects a run's fetched pages and merges them in batches through ``merge``, on a
+    thread of its own: the walk goes on fetching while a batch is merged. One batch merges
+    while the next fills; a full batch waits for the one before (so memory stays bounded,
+    and a drift found in a batch is known before the next one is handed over)."""
 
     def __init__(self, source: Source, plan: Plan, run_id: str, warehouse: Path, *,
                  merge: BatchMerger = merge_batch, batch_pages: int | None = None,
@@ -142,6 +147,8 @@ class PageWriter:
         self.batch_seconds = BATCH_SECONDS if batch_seconds is None else batch_seconds
         self.batch: list[FetchedPage] = []
         self.since = 0.0
+        self._pool = ThreadPoolExecutor(1, thread_name_prefix=f"writer-{source.name}")
+        self._merging: Future[Merged] | None = None
 
     def add(self, fetched: FetchedPage) -> None:
         if not self.batch:
@@ -153,11 +160,29 @@ class PageWriter:
         return bool(self.batch) and (len(self.batch) >= self.batch_pages
                                      or time.monotonic() - self.since >= self.batch_seconds)
 
-    def flush(self) -> Merged:
+    def hand_over(self) -> list[Merged]:
+        """Wait for the batch being merged, then start merging the waiting one; what the
+        finished batch did. If it found a drifted page, the waiting batch is dropped."""
+        done = self._finish()
         batch, self.batch = self.batch, []
-        if not batch:
-            return Merged([])
-        return self.merge(self.source, self.plan, self.run_id, self.warehouse, batch)
+        if batch and not any(m.drift for m in done):
+            # A copy of this context, so a Prefect task knows its flow run.
+            self._merging = self._pool.submit(contextvars.copy_context().run, self.merge,
+                                              self.source, self.plan, self.run_id,
+                                              self.warehouse, batch)
+        return done
+
+    def flush(self) -> list[Merged]:
+        """Merge everything waiting and wait for it: what every batch not reported yet did."""
+        done = self.hand_over()
+        return done + self._finish()
+
+    def close(self) -> None:
+        self._pool.shutdown(wait=True)
+
+    def _finish(self) -> list[Merged]:
+        merging, self._merging = self._merging, None
+        return [merging.result()] if merging is not None else []
 
 
 def _now() -> dt.datetime:

@@ -9,7 +9,8 @@ import pytest
 
 import flows.writer as writer
 from flows.config import load_sources
-from flows.crawl import Plan, backfill_plan, run_source
+from flows.crawl import Plan, backfill_plan, fetch_page, run_source
+from flows.fetch import Fetcher
 from flows.writer import FetchedPage, merge_batch
 from parsers import Item, ListingPage
 from tests.helpers import q
@@ -83,3 +84,37 @@ def test_a_drifted_page_ends_its_batch(tmp_path, sources_file):
     assert q(wh, "select count(*) from articles") == [(20,)]
     assert q(wh, "select page_no, coalesce(error like 'layout changed?%', false) from pages"
                  " where run_id = 'r2' order by page_no") == [(1, False), (2, True)]
+
+
+def test_the_walk_fetches_on_while_a_batch_is_merged(mirror_server, sources_file, warehouse_path,
+                                                     monkeypatch):
+    import threading
+    import time
+
+    monkeypatch.setattr(writer, "BATCH_PAGES", 5)
+    monkeypatch.setattr(writer, "BATCH_SECONDS", 3600)
+    source = replace(load_sources(sources_file)["mirror"], concurrency=2)
+    merging = threading.Event()
+    fetched_while_merging: list[int] = []
+    at_once = []
+
+    def slow_merge(src, plan, run_id, wh, batch):
+        at_once.append(merging.is_set())
+        merging.set()
+        try:
+            time.sleep(0.3)
+            return merge_batch(src, plan, run_id, wh, batch)
+        finally:
+            merging.clear()
+
+    def visit(src, plan, url, page_no, run_id):
+        if merging.is_set():
+            fetched_while_merging.append(page_no)
+        with Fetcher(delay=0) as f:
+            return fetch_page(src, plan, url, page_no, run_id, fetcher=f, warehouse=warehouse_path)
+
+    report = run_source(source, backfill_plan(pages="1-21"), warehouse=warehouse_path,
+                        visit=visit, merge=slow_merge)
+    assert report.state == "completed" and report.stats.inserted == 210
+    assert fetched_while_merging  # pages 6-10 come in while 1-5 merge, and so on
+    assert not any(at_once)  # one batch merges at a time
