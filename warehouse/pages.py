@@ -24,7 +24,7 @@ __all__ = ["archive_page", "archived_pages", "content_hash", "page_validators", 
 
 _ZLIB_LEVEL = 6  # listing HTML shrinks 4-8x; higher levels buy little for much more CPU
 
-# One list per column, unnested side by side (see merge._insert_values).
+# One list per column, unnested side by side: one statement for a batch of pages.
 _INSERT_PAGES = """
 INSERT INTO pages (page_id, run_id, source, url, final_url, page_no, fetched_at, status,
                    encoding, etag, last_modified, content_hash, not_modified, error, attempts)
