@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import codecs
 import datetime as dt
 import json
 from collections.abc import Callable, Mapping
@@ -40,7 +41,7 @@ def page_tree(
 ) -> tuple[LexborHTMLParser, PageContext, str]:
     """Decode and parse a page: (tree, context, encoding) for parsers and auto.explain."""
     text, encoding = decode_html(body, header_charset)
-    tree = LexborHTMLParser(text)
+    tree = LexborHTMLParser(_lexbor_input(body, text, encoding))
     ctx = PageContext(
         url=url,
         fetched_at=fetched_at or dt.datetime.now(dt.UTC),
@@ -49,6 +50,15 @@ def page_tree(
         selectors=selectors,
     )
     return tree, ctx, encoding
+
+
+def _lexbor_input(body: bytes, text: str, encoding: str) -> str | bytes:
+    # Lexbor reads bytes as UTF-8. Valid UTF-8 without a BOM is exactly text.encode(), which
+    # selectolax would otherwise make (a copy of the page) from the str.
+    if (encoding == "utf-8" and isinstance(body, bytes) and "\ufffd" not in text
+            and not body.startswith(codecs.BOM_UTF8)):
+        return body
+    return text
 
 
 def parse_listing(

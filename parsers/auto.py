@@ -32,7 +32,7 @@ from parsers.css import (
 )
 from parsers.dates import looks_like_date
 from parsers.model import Item, ListingPage
-from parsers.text import clean_text, is_truncated, link_title, node_text
+from parsers.text import clean_text, is_truncated, link_title, node_text, text_longer_than
 from parsers.urls import host_of
 
 __all__ = ["explain", "find_records", "parse"]
@@ -129,14 +129,15 @@ def _good_links(tree: LexborHTMLParser, ctx: PageContext) -> list[_Link]:
     """Links whose text reads like a title (not a menu entry, label, number or date)."""
     links = []
     for node in tree.css("a[href]"):
-        url = ctx.resolve(node.attributes.get("href"))
-        if not url or ctx.is_self(url):
-            continue
+        # The text first: it rules out most menu links without resolving their URL.
         text = clean_text(node.text(deep=True, separator=" "))
         if not text or is_truncated(text):
-            text = clean_text(node.attributes.get("title")) or text
+            text = clean_text(node.attrs.get("title")) or text
         weight = text_weight(text)
         if weight < _MIN_WEIGHT or looks_like_date(text) or _LABELS.match(_LABEL_NOISE.sub("", text)):
+            continue
+        url = ctx.resolve(node.attrs.get("href"))
+        if not url or ctx.is_self(url):
             continue
         links.append(_Link(node, url, text, weight))
     return links
@@ -219,7 +220,7 @@ def _first_element(node: LexborNode) -> LexborNode | None:
     child = node.child
     while child is not None and not child.is_element_node:
         child = child.next
-    if child is not None and child.css_first("a[href]") is not None and len(node_text(child)) > 12:
+    if child is not None and child.css_first("a[href]") is not None and text_longer_than(child, 12):
         return None  # the list's first item, not a heading
     return child
 
@@ -416,17 +417,19 @@ def _element_of(node: LexborNode) -> LexborNode:
 
 
 def _find_date(record: Record, skip: set[int], ctx: PageContext) -> None:
-    nodes = list(_walk(record.extent, skip))
-    texts = []
-    for node in nodes:
+    # A node that is just a date ("[2025-01-08]", "发布时间：2025年01月08日"), then a
+    # <time datetime>, then a short text that holds a date among other words. The nodes
+    # and their texts are gathered while looking for the first: it usually ends early.
+    nodes: list[LexborNode] = []
+    texts: list[str] = []
+    for node in _walk(record.extent, skip):
         # Spaced: a day badge and its year-month in two spans ("08" "2025-01") stay apart.
         raw = node.text(deep=True, separator=" ") if node.is_element_node else node.text_content
-        texts.append(clean_text(raw) if raw and len(raw) <= 120 else "")
-    # A node that is just a date ("[2025-01-08]", "发布时间：2025年01月08日"), then a
-    # <time datetime>, then a short text that holds a date among other words.
-    for node, text in zip(nodes, texts, strict=True):
+        text = clean_text(raw) if raw and len(raw) <= 120 else ""
         if text and looks_like_date(text) and _set_date(record, text, _element_of(node), ctx):
             return
+        nodes.append(node)
+        texts.append(text)
     for node in nodes:
         if node.is_element_node:
             for attr in ("datetime", "data-date", "data-time", "content"):

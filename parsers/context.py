@@ -71,19 +71,16 @@ class NextLink:
     template: str | None = None  # "script": page_url template, e.g. ".../index_{page_index}.shtml"
 
 
-def _label(node: LexborNode) -> str:
-    return _LABEL_NOISE.sub("", clean_text(node.text(deep=True)).lower())
-
-
 def _classes(node: LexborNode | None) -> str:
     if node is None or not node.is_element_node:
         return ""
-    return ((node.attributes.get("class") or "") + " " + (node.attributes.get("id") or "")).lower()
+    attrs = node.attrs
+    return ((attrs.get("class") or "") + " " + (attrs.get("id") or "")).lower()
 
 
 def _disabled(node: LexborNode) -> bool:
     return bool(_DISABLED.search(_classes(node)) or _DISABLED.search(_classes(node.parent))
-                or "disabled" in node.attributes or node.attributes.get("aria-disabled") == "true")
+                or "disabled" in node.attrs or node.attrs.get("aria-disabled") == "true")
 
 
 def find_next(tree: LexborHTMLParser, ctx: PageContext) -> NextLink | None:
@@ -101,24 +98,42 @@ def find_next(tree: LexborHTMLParser, ctx: PageContext) -> NextLink | None:
     by_class = arrow = weak = None
     numbered: list[tuple[LexborNode, int, str]] = []
     for node in tree.css("a[href]"):
-        url = ctx.resolve(node.attributes.get("href"))
+        # What the link could be is judged first: most links (items, menus) are none of
+        # these, and resolving their URL is the costly part.
+        raw = clean_text(node.text(deep=True))
+        label = _LABEL_NOISE.sub("", raw.lower())
+        if label in _NEXT_WORDS or (not label.isdigit() and _attrs_say_next(node)):
+            kind = "label"
+        elif label.isdigit() and len(label) <= 5:
+            kind = "number"
+        elif by_class is None and len(raw) <= 12 and "next" in _classes(node) + " " + _classes(node.parent):
+            kind = "class"
+        elif arrow is None and raw in _NEXT_ARROWS:
+            kind = "arrow"
+        elif weak is None and raw in _WEAK_ARROWS:
+            kind = "weak"
+        else:
+            continue
+        url = ctx.resolve(node.attrs.get("href"))
         if not url or ctx.is_self(url) or _disabled(node):
             continue
-        label = _label(node)
-        attrs = {_LABEL_NOISE.sub("", (node.attributes.get(k) or "").lower())
-                 for k in ("title", "aria-label")}
-        if label in _NEXT_WORDS or (not label.isdigit() and attrs & _NEXT_WORDS):
+        if kind == "label":
             return NextLink(url, "label", node)
-        raw = clean_text(node.text(deep=True))
-        if label.isdigit() and len(label) <= 5:
+        if kind == "number":
             numbered.append((node, int(label), url))
-        elif by_class is None and "next" in _classes(node) + " " + _classes(node.parent) and len(raw) <= 12:
+        elif kind == "class":
             by_class = NextLink(url, "class", node)
-        elif arrow is None and raw in _NEXT_ARROWS:
+        elif kind == "arrow":
             arrow = NextLink(url, "arrow", node)
-        elif weak is None and raw in _WEAK_ARROWS:
+        else:
             weak = NextLink(url, "arrow", node)
     return by_class or arrow or _from_script(tree, ctx) or _from_pager(numbered, ctx) or weak
+
+
+def _attrs_say_next(node: LexborNode) -> bool:
+    attrs = node.attrs
+    return any(_LABEL_NOISE.sub("", value.lower()) in _NEXT_WORDS
+               for value in (attrs.get("title"), attrs.get("aria-label")) if value)
 
 
 def find_next_url(tree: LexborHTMLParser, ctx: PageContext) -> str | None:

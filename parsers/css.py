@@ -22,6 +22,7 @@ from __future__ import annotations
 import datetime as dt
 import re
 from collections.abc import Mapping
+from functools import lru_cache
 from typing import Any
 
 from selectolax.lexbor import LexborHTMLParser, LexborNode, SelectolaxError
@@ -31,7 +32,10 @@ from parsers.dates import parse_date
 from parsers.model import Item, ListingPage
 from parsers.text import clean_text, link_title, node_text
 
-__all__ = ["SELECTOR_KEYS", "SelectorError", "check_selectors", "extract", "parse"]
+__all__ = [
+    "ItemMatcher", "SELECTOR_KEYS", "SelectorError", "check_selectors", "extract", "item_ancestors",
+    "parse",
+]
 
 SELECTOR_KEYS = ("item", "title", "url", "date", "summary", "next")
 REQUIRED_KEYS = ("item", "title")
@@ -60,6 +64,21 @@ def check_selectors(selectors: Any) -> dict[str, str]:
     """
     if not isinstance(selectors, Mapping):
         raise SelectorError("", "selectors must be a table of CSS selector strings")
+    try:
+        table = tuple(selectors.items())
+        hash(table)
+    except TypeError:  # a value that is no string (the checks below say so)
+        return _check(selectors)
+    return dict(_checked(table))
+
+
+@lru_cache(maxsize=128)
+def _checked(table: tuple[tuple[Any, Any], ...]) -> dict[str, str]:
+    # A source's table is checked once, not on every page (errors are not cached: they re-raise).
+    return _check(dict(table))
+
+
+def _check(selectors: Mapping[Any, Any]) -> dict[str, str]:
     for key in selectors:
         if key not in SELECTOR_KEYS:
             raise SelectorError(str(key), f"is not a selector key (known: {', '.join(SELECTOR_KEYS)})")
@@ -102,30 +121,40 @@ def extract(tree: LexborHTMLParser, ctx: PageContext, selectors: Mapping[str, st
     nodes = tree.css(sel["item"])
     if not nodes:
         return nothing("item")
-    matched = dict.fromkeys(("title", "url", "date", "summary"), False)
-    items = []
-    for extent in item_extents(nodes):
-        found = {key: first_match(extent, sel[key]) for key in matched if key in sel}
-        title_node, url_node = found["title"], found["url"]
-        if title_node is None and url_node is None:
-            continue  # a header row, a separator: not an item
-        for key, node in found.items():
-            matched[key] = matched[key] or node is not None
-        date_node, summary_node = found.get("date"), found.get("summary")
-        date, raw_date = (node_date(date_node, ctx, exclude=title_node, item=extent[0])
-                          if date_node is not None else (None, None))
-        summary = (node_text(summary_node) or None) if summary_node is not None else None
-        items.append(Item(
-            title=node_title(title_node) if title_node is not None else "",
-            url=node_url(url_node, ctx) if url_node is not None else None,
-            date=date,
-            summary=summary,
-            raw_date=raw_date,
-        ))
-    for key, hit in matched.items():
-        if key in sel and not hit and (key != "url" or "url" in selectors):
+    ancestors = item_ancestors(nodes)
+    extents = item_extents(nodes, ancestors)
+    matcher = ItemMatcher(tree, extents, ancestors)
+    columns: dict[str, list[LexborNode | None]] = {}
+    for key in ("title", "url", "date", "summary"):
+        if key in sel:  # url is usually the title's selector: match it once
+            columns[key] = (columns["title"] if key == "url" and sel["url"] == sel["title"]
+                            else matcher.first(sel[key]))
+    titles, urls = columns["title"], columns["url"]
+    nones: list[LexborNode | None] = [None] * len(extents)
+    dates, summaries = columns.get("date", nones), columns.get("summary", nones)
+    # Items with neither title nor link are header rows or separators: not items, and
+    # what matched in them does not count.
+    kept = [i for i in range(len(extents)) if titles[i] is not None or urls[i] is not None]
+    items = [_item(titles[i], urls[i], dates[i], summaries[i], extents[i][0], ctx) for i in kept]
+    for key, column in columns.items():
+        if not any(column[i] is not None for i in kept) and (key != "url" or "url" in selectors):
             return nothing(key)
     return ListingPage(items=items, next_url=next_url)
+
+
+def _item(title_node: LexborNode | None, url_node: LexborNode | None, date_node: LexborNode | None,
+          summary_node: LexborNode | None, lead: LexborNode, ctx: PageContext) -> Item:
+    # The title node's text serves twice: as the title, and to cut from the date's text.
+    title_text = node_text(title_node) if title_node is not None else None
+    date, raw_date = (node_date(date_node, ctx, exclude=title_node, item=lead, exclude_text=title_text)
+                      if date_node is not None else (None, None))
+    return Item(
+        title=node_title(title_node, title_text) if title_node is not None else "",
+        url=node_url(url_node, ctx) if url_node is not None else None,
+        date=date,
+        summary=(node_text(summary_node) or None) if summary_node is not None else None,
+        raw_date=raw_date,
+    )
 
 
 def page_has_text(tree: LexborHTMLParser) -> bool:
@@ -145,20 +174,17 @@ def select_next(tree: LexborHTMLParser, ctx: PageContext, selector: str | None) 
 # --- helpers shared with parser "auto" -------------------------------------------
 
 
-def item_extents(nodes: list[LexborNode]) -> list[list[LexborNode]]:
+def item_extents(nodes: list[LexborNode], ancestors: set[int] | None = None) -> list[list[LexborNode]]:
     """Each item node with the siblings that belong to it (see the module docstring).
 
     Siblings are taken only when the items are interleaved with other siblings, and
     the last item takes no more of them than the items before it did (a pager or a
-    footer after the list must not join the last item).
+    footer after the list must not join the last item). ``ancestors`` is
+    item_ancestors(nodes), when the caller has it.
     """
     ids = {n.mem_id for n in nodes}
-    ancestors: set[int] = set()
-    for n in nodes:
-        parent = n.parent
-        while parent is not None and parent.mem_id not in ancestors:
-            ancestors.add(parent.mem_id)
-            parent = parent.parent
+    if ancestors is None:
+        ancestors = item_ancestors(nodes)
     tails: list[list[LexborNode]] = []
     for n in nodes:
         tail: list[LexborNode] = []
@@ -176,6 +202,63 @@ def item_extents(nodes: list[LexborNode]) -> list[list[LexborNode]]:
     return [[n, *t] for n, t in zip(nodes, tails, strict=True)]
 
 
+def item_ancestors(nodes: list[LexborNode]) -> set[int]:
+    """The mem_ids of every proper ancestor of ``nodes``."""
+    ancestors: set[int] = set()
+    for n in nodes:
+        parent = n.parent
+        while parent is not None and parent.mem_id not in ancestors:
+            ancestors.add(parent.mem_id)
+            parent = parent.parent
+    return ancestors
+
+
+class ItemMatcher:
+    """Each item's first match of a selector, ``first_match(extent, selector)`` for every
+    extent, from one query of the whole page instead of one per item.
+
+    Matching is in document context either way, and the page's matches come in page
+    order, so an extent's first match is the first that lies inside it. Extents that
+    nest (items inside items) are matched one by one.
+    """
+
+    def __init__(self, tree: LexborHTMLParser, extents: list[list[LexborNode]], ancestors: set[int]) -> None:
+        # ``extents``: item_extents(nodes), or each node alone; ``ancestors``: item_ancestors(nodes).
+        self.tree, self.extents, self.ancestors = tree, extents, ancestors
+        self.owner: dict[int, int] | None = None  # extent node -> its item; None when extents nest
+        owner: dict[int, int] = {}
+        for i, extent in enumerate(extents):
+            for node in extent:
+                if node.is_element_node:
+                    if node.mem_id in ancestors:
+                        return
+                    owner[node.mem_id] = i
+        self.owner = owner
+
+    def first(self, selector: str) -> list[LexborNode | None]:
+        owner, ancestors = self.owner, self.ancestors
+        if owner is None:
+            return [first_match(extent, selector) for extent in self.extents]
+        found: list[LexborNode | None] = [None] * len(self.extents)
+        left = len(found)
+        for match in self.tree.css(selector):
+            node: LexborNode | None = match
+            # Up to the extent node holding the match, or to an ancestor of the items (outside).
+            while node is not None:
+                mem_id = node.mem_id
+                i = owner.get(mem_id)
+                if i is not None:
+                    if found[i] is None:
+                        found[i], left = match, left - 1
+                    break
+                if mem_id in ancestors:
+                    break
+                node = node.parent
+            if not left:
+                break
+        return found
+
+
 def first_match(extent: list[LexborNode], selector: str) -> LexborNode | None:
     """The first node of the extent, or of its descendants, that matches ``selector``."""
     for node in extent:
@@ -188,19 +271,22 @@ def first_match(extent: list[LexborNode], selector: str) -> LexborNode | None:
 
 def node_url(node: LexborNode, ctx: PageContext) -> str | None:
     """The http(s) link of a node: its own href, else its first link's, else its enclosing link's."""
-    link = node if "href" in node.attributes else node.css_first("a[href]")
+    link = node if "href" in node.attrs else node.css_first("a[href]")
     if link is None:
         link = node.parent
         while link is not None and link.tag != "a":
             link = link.parent
-    return ctx.resolve(link.attributes.get("href")) if link is not None else None
+    return ctx.resolve(link.attrs.get("href")) if link is not None else None
 
 
-def node_title(node: LexborNode) -> str:
-    """A title node's text; the link's title attribute when its visible text is cut short."""
+def node_title(node: LexborNode, text: str | None = None) -> str:
+    """A title node's text; the link's title attribute when its visible text is cut short.
+    ``text`` is node_text(node), when the caller has it."""
     link = node if node.tag == "a" else node.css_first("a[href]")
-    if link is not None and node_text(link):
-        return link_title(link)
+    if link is not None:
+        visible = text if link is node and text is not None else node_text(link)
+        if visible:
+            return link_title(link, visible)
     return link_title(node)
 
 
@@ -209,16 +295,18 @@ _DATE_ATTRS = ("datetime", "content", "data-date", "data-time", "data-publish", 
 
 
 def node_date(node: LexborNode, ctx: PageContext, *, exclude: LexborNode | None = None,
-              item: LexborNode | None = None) -> tuple[dt.date | None, str | None]:
+              item: LexborNode | None = None, exclude_text: str | None = None,
+              ) -> tuple[dt.date | None, str | None]:
     """The date a node shows: its text (without the title's, when it holds the title),
     else a date attribute of it or of a <time> inside it. Returns (date, raw text).
 
     A month-day date takes the year of a heading before ``item`` (see with_heading_year).
+    ``exclude_text`` is node_text(exclude), when the caller has it.
     """
     item = item if item is not None else node
     raw = node_text(node)
     if exclude is not None and raw:
-        title_text = node_text(exclude)
+        title_text = exclude_text if exclude_text is not None else node_text(exclude)
         if title_text and title_text in raw and title_text != raw:
             raw = clean_text(raw.replace(title_text, " ", 1))
     day = date_from_text(raw, ctx) if raw else None

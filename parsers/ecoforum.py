@@ -6,31 +6,45 @@ HTML cannot be seen from here, so its markup is an assumption until confirmed.
 
 from __future__ import annotations
 
-from selectolax.lexbor import LexborHTMLParser
+from selectolax.lexbor import LexborHTMLParser, LexborNode
 
 from parsers.context import PageContext, find_next_url
+from parsers.css import ItemMatcher, item_ancestors
 from parsers.dates import parse_date
 from parsers.model import Item, ListingPage
 from parsers.text import link_title, node_text
 
 
 def parse(tree: LexborHTMLParser, ctx: PageContext) -> ListingPage:
+    blocks = tree.css("div.news-list li")
+    first = ItemMatcher(tree, [[b] for b in blocks], item_ancestors(blocks)).first  # block.css_first
     items = []
-    for block in tree.css("div.news-list li"):
-        heading_link = block.css_first("h3 a")
-        heading = block.css_first("h3")
+    columns = zip(blocks, first("h3 a"), first("h3 a[href], a.more[href]"), first("span.time"),
+                  first("p.news-summary"), strict=True)
+    for block, heading_link, first_link, date_node, summary_node in columns:
         # The title is the heading's text, never the "详情" label of the details link.
-        title = link_title(heading_link) if heading_link else node_text(heading) if heading else ""
-        # The first link that is a real http(s) link: the heading's, else "详情".
-        links = (ctx.resolve(a.attributes.get("href")) for a in block.css("h3 a[href], a.more[href]"))
-        date_node = block.css_first("span.time")
+        if heading_link is not None:
+            title = link_title(heading_link)
+        else:
+            heading = block.css_first("h3")
+            title = node_text(heading) if heading else ""
         raw_date = node_text(date_node) if date_node else None
-        summary_node = block.css_first("p.news-summary")
         items.append(Item(
             title=title,
-            url=next((u for u in links if u), None),
+            url=_item_url(block, first_link, ctx),
             date=parse_date(raw_date, ctx.fetched_at, ctx.tz) if raw_date else None,
             summary=(node_text(summary_node) or None) if summary_node else None,
             raw_date=raw_date,
         ))
     return ListingPage(items=items, next_url=find_next_url(tree, ctx))
+
+
+def _item_url(block: LexborNode, first_link: LexborNode | None, ctx: PageContext) -> str | None:
+    # The first link that is a real http(s) link: the heading's, else "详情".
+    if first_link is None:
+        return None
+    url = ctx.resolve(first_link.attrs.get("href"))
+    if url:
+        return url
+    links = (ctx.resolve(a.attrs.get("href")) for a in block.css("h3 a[href], a.more[href]"))
+    return next((u for u in links if u), None)

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable
+from functools import lru_cache
 from urllib.parse import quote, urljoin, urlsplit, urlunsplit
 
 __all__ = ["canonical_url", "host_of", "identity_key", "resolve_url"]
@@ -35,6 +36,12 @@ _PATH_SAFE = "/:@!$&'()*+,;=-._~%"
 _QUERY_SAFE = _PATH_SAFE + "?"
 
 
+# A link that is a plain path ("content/2024/1.html", "/news/"): no scheme, host, query,
+# fragment, dot segment, empty segment or character urljoin treats specially. It resolves
+# to the page's directory (or origin, when rooted) + itself, so urljoin can be skipped.
+_PLAIN_HREF = re.compile(r"/?[\w~%+,=-]+(?:[./][\w~%+,=-]+)*/?", re.ASCII)
+
+
 def resolve_url(href: str | None, page_url: str, base_href: str | None = None) -> str | None:
     """The absolute http(s) URL an ``href`` on ``page_url`` points to, without fragment.
 
@@ -44,6 +51,34 @@ def resolve_url(href: str | None, page_url: str, base_href: str | None = None) -
     """
     if href is None:
         return None
+    if _PLAIN_HREF.fullmatch(href):
+        prefix = _prefix(page_url, base_href, "/x" if href[0] == "/" else "x")
+        if prefix is not None:
+            return prefix + href
+    return _resolve(href, page_url, base_href)
+
+
+_NOT_PLAIN_URL = re.compile(r"[?#;\s\\]")
+
+
+@lru_cache(maxsize=256)
+def _prefix(page_url: str, base_href: str | None, probe: str) -> str | None:
+    # What a plain href is appended to. It depends on the page URL only up to its path's
+    # last "/" (when there is no query, fragment or ";" params to cut first), so pages of
+    # one directory share the slow part.
+    if not _NOT_PLAIN_URL.search(page_url):
+        page_url = page_url[: page_url.rfind("/") + 1]
+    return _directory_prefix(page_url, base_href, probe)
+
+
+@lru_cache(maxsize=256)
+def _directory_prefix(page_url: str, base_href: str | None, probe: str) -> str | None:
+    # The probe resolved the slow way, minus the probe.
+    resolved = _resolve(probe, page_url, base_href)
+    return resolved[: -len(probe)] if resolved is not None and resolved.endswith(probe) else None
+
+
+def _resolve(href: str, page_url: str, base_href: str | None) -> str | None:
     # Browsers treat "\" as "/" in http(s) URLs; some CMSs emit Windows-style paths.
     href = href.strip().translate(_TAB_NEWLINE).replace("\\", "/")
     if not href or href.startswith("#"):
@@ -116,6 +151,15 @@ def _is_tracking(pair: str) -> bool:
     return key.startswith("utm_") or key in _TRACKING_PARAMS
 
 
+# A URL already in canonical form (what resolve_url makes of plain links), returned as is:
+# lower-case scheme and ASCII host, no default port, a path of plain segments, no query.
+_CANONICAL = re.compile(
+    r"https?://[a-z0-9-]+(?:\.[a-z0-9-]+)*(?::(?!(?:80|443)(?!\d))[1-9]\d*)?"
+    r"(?:/[\w~-]*(?:\.[\w~-]+)*)+",
+    re.ASCII,
+)
+
+
 def canonical_url(url: str) -> str:
     """The one spelling of ``url`` used for identity.
 
@@ -125,6 +169,8 @@ def canonical_url(url: str) -> str:
     escapes are kept, never double-encoded). A string that cannot be parsed as a
     URL comes back stripped, unchanged otherwise.
     """
+    if _CANONICAL.fullmatch(url):
+        return url
     url = url.strip().translate(_TAB_NEWLINE)
     try:
         parts = urlsplit(url)
@@ -150,11 +196,18 @@ def canonical_url(url: str) -> str:
     return urlunsplit((scheme, netloc, path, query, ""))
 
 
+_SIMPLE_HOST = re.compile(r"https?://([a-z0-9-]+(?:\.[a-z0-9-]+)*)(?::\d*)?(?=[/?#]|\Z)", re.ASCII)
+
+
 def host_of(url: str) -> str:
     """The comparable host of a URL (or of a bare ``host[:port]``).
 
     Lower-case, without port, without a leading ``www.``; "" when there is none.
     """
+    simple = _SIMPLE_HOST.match(url)
+    if simple:  # lower-case ASCII host, no userinfo: what urlsplit would find, without it
+        host = simple[1]
+        return host[4:] if host.startswith("www.") else host
     text = url.strip()
     if "://" not in text and not text.startswith("//"):
         text = "//" + text  # a bare host such as "www.Example.com:8080"
