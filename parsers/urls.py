@@ -228,8 +228,13 @@ def identity_key(url: str, source_hosts: Iterable[str]) -> str:
     hosts keep the full canonical URL.
     """
     canonical = canonical_url(url)
-    own = {host_of(h) for h in source_hosts} - {""}
-    if host_of(canonical) in own:
+    if host_of(canonical) in _own_hosts(tuple(source_hosts)):
         parts = urlsplit(canonical)
         return (parts.path or "/") + ("?" + parts.query if parts.query else "")
     return canonical
+
+
+@lru_cache(maxsize=64)
+def _own_hosts(source_hosts: tuple[str, ...]) -> frozenset[str]:
+    # Once per source, not once per item.
+    return frozenset(host_of(h) for h in source_hosts) - {""}
