@@ -34,11 +34,23 @@ BLOCKED_STATUSES = {403, 412}
 MAX_REDIRECTS = 5
 DEFAULT_MAX_BYTES = 10 * 1024 * 1024
 # Markers of the JavaScript cookie challenges some (government) sites answer robots with.
-_CHALLENGE = re.compile(
-    rb"__jsl_clearance|acw_sc__v2|_waf_|yunsuo_session|cdn-cgi/challenge-platform|"
-    rb"<title>\s*Just a moment|document\.cookie\s*=.{0,400}?(?:location|reload)",
-    re.IGNORECASE | re.DOTALL,
-)
+# Plain substrings of the lower-cased body first: one case-insensitive regex with these
+# alternations cost 0.6 ms on every 20 KB page, a third of a page's whole parse.
+_CHALLENGE_MARKERS = (b"__jsl_clearance", b"acw_sc__v2", b"_waf_", b"yunsuo_session",
+                      b"cdn-cgi/challenge-platform")
+_JUST_A_MOMENT = re.compile(rb"<title>\s*just a moment")
+_COOKIE_THEN_RELOAD = re.compile(rb"document\.cookie\s*=.{0,400}?(?:location|reload)", re.DOTALL)
+_CHALLENGE_MAX_BYTES = 65536  # challenge pages are small stubs; a real listing is not one
+
+
+def looks_like_challenge(body: bytes) -> bool:
+    """Whether a 200 body is a JavaScript cookie challenge rather than the page."""
+    if len(body) >= _CHALLENGE_MAX_BYTES:
+        return False
+    text = body.lower()
+    return (any(marker in text for marker in _CHALLENGE_MARKERS)
+            or (b"just a moment" in text and _JUST_A_MOMENT.search(text) is not None)
+            or (b"document.cookie" in text and _COOKIE_THEN_RELOAD.search(text) is not None))
 
 
 @dataclass(frozen=True)
@@ -220,7 +232,7 @@ class Fetcher:
                 if status >= 400:
                     raise FetchError(url, f"HTTP {status}", attempts, status)
                 body = self._read_capped(url, resp, attempts)
-            if _CHALLENGE.search(body[:65536]) and len(body) < 65536:
+            if looks_like_challenge(body):
                 raise Blocked(url, "blocked by the site (a JavaScript challenge page)", attempts, status)
             return self._page(current, resp, body, attempts)
         raise FetchError(url, f"more than {MAX_REDIRECTS} redirects", attempts)

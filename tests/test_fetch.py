@@ -131,3 +131,28 @@ def test_backoff_waits_grow_between_attempts(serve):
         f.get(srv.url("/slow"))
         # 0.2 + 0.4 + 0.8 s of backoff at the least (jitter only adds).
         assert time.monotonic() - start >= 1.38
+
+
+@pytest.mark.parametrize("body", [
+    b"<script>var __jsl_clearance='1';</script>",
+    b"<script>document.cookie=('acw_sc__v2=' + x);</script>",
+    b"<html><head><TITLE> Just a moment...</TITLE></head></html>",
+    b"<script src='/cdn-cgi/challenge-platform/h/b/orchestrate/jsch/v1'></script>",
+    b"<script>Document.Cookie = 'a=b'; window.location.reload();</script>",
+    b"<html>yunsuo_session_verify</html>",
+])
+def test_challenge_pages_are_recognised(body):
+    from flows.fetch import looks_like_challenge
+
+    assert looks_like_challenge(body)
+
+
+def test_listing_pages_are_not_challenges():
+    from flows.fetch import looks_like_challenge
+    from flows.mirror import Mirror
+
+    page = Mirror().render_page(1)
+    assert not looks_like_challenge(page)
+    # document.cookie alone (a consent banner) is not a challenge; nor is a big page.
+    assert not looks_like_challenge(b"<script>document.cookie = 'seen=1';</script>" + page)
+    assert not looks_like_challenge(b"__jsl_clearance" + b" " * 70000)
