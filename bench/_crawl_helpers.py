@@ -15,6 +15,7 @@ Run only through bench/crawl_bench.py, idle_bench.py and memory_bench.py.
 from __future__ import annotations
 
 import contextlib
+import json
 import os
 import subprocess
 import sys
@@ -23,6 +24,7 @@ import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
+from types import SimpleNamespace
 
 ROOT = Path(__file__).resolve().parent.parent
 if str(ROOT) not in sys.path:  # run as `python bench/NAME.py` from the checkout
@@ -76,6 +78,27 @@ def mirror_with_pages(pages: int, page_size: int = 20) -> FastMirror:
 def serve(mirror: Mirror) -> Iterator[MirrorServer]:
     with MirrorServer(mirror) as server:
         yield server
+
+
+@contextlib.contextmanager
+def serve_in_child(pages: int) -> Iterator[SimpleNamespace]:
+    """The mirror served by a child process, for crawls timed inside this process (a server
+    in the same process would compete with the crawler for the GIL)."""
+    proc = subprocess.Popen([sys.executable, str(Path(__file__).resolve()), "serve", str(pages)],
+                            stdout=subprocess.PIPE, stdin=subprocess.PIPE, text=True)
+    try:
+        assert proc.stdout is not None
+        urls = json.loads(proc.stdout.readline())
+        yield SimpleNamespace(**urls)
+    finally:
+        proc.kill()
+        proc.wait()
+
+
+def _serve_main(pages: int) -> None:
+    with serve(mirror_with_pages(pages)) as server:
+        print(json.dumps({"start_url": server.start_url, "page_url": server.page_url}), flush=True)
+        sys.stdin.read()  # until the parent closes it (or kills us)
 
 
 def write_sources(path: Path, server: MirrorServer, *, concurrency: int = 16, delay: float = 0.0,
@@ -252,3 +275,5 @@ def rss_mb_of_children() -> float:
 
 if __name__ == "__main__" and len(sys.argv) == 6 and sys.argv[1] == "scrapy":
     _scrapy_main(sys.argv[2], sys.argv[3], int(sys.argv[4]), sys.argv[5])
+if __name__ == "__main__" and len(sys.argv) == 3 and sys.argv[1] == "serve":
+    _serve_main(int(sys.argv[2]))

@@ -39,6 +39,7 @@ from _crawl_helpers import (  # noqa: E402
     run_ours_cli,
     run_scrapy,
     serve,
+    serve_in_child,
     table,
     write_sources,
 )
@@ -105,16 +106,16 @@ def fixed_cost_with_server(work: Path, env: dict[str, str], rounds: int) -> list
 
 
 def where_time_goes(pages: int, work: Path) -> tuple[float, dict[str, float], int]:
-    """In-process run_source (no Prefect) of ``pages`` pages, phases timed."""
-    mirror = mirror_with_pages(pages)
-    with serve(mirror) as server:
+    """In-process run_source (no Prefect) of ``pages`` pages, phases timed (the mirror in a
+    child process, as it is for the CLI runs)."""
+    with serve_in_child(pages) as server:
         source = load_sources(write_sources(work / "sources-inproc.toml", server))[SOURCE]
         warehouse = Path(tempfile.mkdtemp(prefix="inproc-", dir=work)) / "warehouse.duckdb"
         start = time.perf_counter()
         with phase_timer() as phases:
             report = run_source(source, backfill_plan(f"1-{pages}"), warehouse=warehouse)
         wall = time.perf_counter() - start
-    if report.state != "completed":
+    if report.state != "completed" or report.stats.inserted != 20 * pages - 10:
         raise SystemExit(f"in-process run: {report.summary()}")
     return wall, dict(phases.seconds), phases.calls.get("fetch", 0)
 
