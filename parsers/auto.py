@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import datetime as dt
 import re
-from collections.abc import Iterator
 from dataclasses import dataclass, field
 
 from selectolax.lexbor import LexborHTMLParser, LexborNode, SelectolaxError
@@ -91,8 +90,28 @@ class _Group:
     links: dict[int, list[_Link]] = field(default_factory=dict)
     score: float = 0.0
     leads: list[LexborNode] = field(default_factory=list)
+    extents: list[list[LexborNode]] = field(default_factory=list)  # item_extents(leads)
     dated: float = 0.0  # share of members with a date
     noise: bool = False  # inside navigation, a footer, a "hot" box...
+
+
+@dataclass
+class _Page:
+    """Facts about the whole page, gathered once instead of by a CSS query per node."""
+
+    linked: set[int]  # ids of elements with an a[href] inside or at them (css_first("a[href]"))
+    has_time: bool  # the page has a <time datetime> at all
+
+
+def _page_facts(tree: LexborHTMLParser, anchors: list[LexborNode]) -> _Page:
+    linked: set[int] = set()
+    for anchor in anchors:
+        node: LexborNode | None = anchor
+        # Stops at the first node already marked: its ancestors are marked too.
+        while node is not None and node.mem_id not in linked:
+            linked.add(node.mem_id)
+            node = node.parent
+    return _Page(linked, tree.css_first("time[datetime]") is not None)
 
 
 @dataclass
@@ -125,14 +144,16 @@ def parse(tree: LexborHTMLParser, ctx: PageContext) -> ListingPage:
 # --- finding the main list ----------------------------------------------------------
 
 
-def _good_links(tree: LexborHTMLParser, ctx: PageContext) -> list[_Link]:
+def _good_links(anchors: list[LexborNode], ctx: PageContext) -> list[_Link]:
     """Links whose text reads like a title (not a menu entry, label, number or date)."""
     links = []
-    for node in tree.css("a[href]"):
+    for node in anchors:
         # The text first: it rules out most menu links without resolving their URL.
         text = clean_text(node.text(deep=True, separator=" "))
         if not text or is_truncated(text):
             text = clean_text(node.attrs.get("title")) or text
+        if 1.5 * len(text) < _MIN_WEIGHT:
+            continue  # text_weight counts at most 1.5 a character: "首页" cannot reach it
         weight = text_weight(text)
         if weight < _MIN_WEIGHT or looks_like_date(text) or _LABELS.match(_LABEL_NOISE.sub("", text)):
             continue
@@ -190,22 +211,23 @@ def _short_label(node: LexborNode | None) -> str:
     return clean_text(text) if len(text) <= 60 else ""
 
 
-def _is_noise(group: _Group) -> bool:
+def _is_noise(group: _Group, page: _Page) -> bool:
     """Inside navigation, a header or footer, or a box headed "热点"/"推荐"/"Most read"."""
-    node: LexborNode | None = group.parent
-    depth = 0
     if _NOISE_CLASS.search(_classes(group.members[0])):
         return True
+    boxes = []
+    node: LexborNode | None = group.parent
     while node is not None and node.tag not in ("body", "html"):
         if node.tag in _NOISE_TAGS or _NOISE_CLASS.search(_classes(node)):
             return True
-        if depth < 3:
-            # The box's own heading: the element before it, or its first child.
-            labels = [_short_label(_prev_element(node)), _short_label(_first_element(node))]
-            if any(label and _NOISE_WORDS.search(label) for label in labels):
-                return True
+        boxes.append(node)
         node = node.parent
-        depth += 1
+    # Tags and classes first: they are cheaper to read than headings (any one will do).
+    for box in boxes[:3]:
+        # The box's own heading: the element before it, or its first child.
+        labels = [_short_label(_prev_element(box)), _short_label(_first_element(box, page))]
+        if any(label and _NOISE_WORDS.search(label) for label in labels):
+            return True
     return False
 
 
@@ -216,11 +238,11 @@ def _prev_element(node: LexborNode) -> LexborNode | None:
     return sib
 
 
-def _first_element(node: LexborNode) -> LexborNode | None:
+def _first_element(node: LexborNode, page: _Page) -> LexborNode | None:
     child = node.child
     while child is not None and not child.is_element_node:
         child = child.next
-    if child is not None and child.css_first("a[href]") is not None and text_longer_than(child, 12):
+    if child is not None and child.mem_id in page.linked and text_longer_than(child, 12):
         return None  # the list's first item, not a heading
     return child
 
@@ -273,13 +295,13 @@ def _next_element(node: LexborNode) -> LexborNode | None:
     return sib
 
 
-def _score(group: _Group, page_host: str) -> float:
+def _score(group: _Group, page_host: str, page: _Page) -> float:
     members = group.members  # each holds at least one title link: that is how it joined
     if len(members) < 2:
         return 0.0
     weights, dated, same_host, urls = 0.0, 0, 0, 0
     group.leads = _leads(group)
-    extents = item_extents(group.leads)
+    extents = group.extents = item_extents(group.leads)
     for member, extent in zip(members, extents, strict=True):
         links = group.links[member.mem_id]
         main = _main_link(links)
@@ -288,12 +310,12 @@ def _score(group: _Group, page_host: str) -> float:
         same_host += host_of(main.url) == page_host
         text = " ".join((n.text(deep=True) or "") for n in extent)
         rest = text.replace(main.node.text(deep=True) or "", " ")
-        if _DATE_HINT.search(rest) or any(n.is_element_node and n.css_first("time[datetime]")
-                                          for n in extent):
+        if _DATE_HINT.search(rest) or page.has_time and any(
+                n.is_element_node and n.css_first("time[datetime]") for n in extent):
             dated += 1
     n = len(members)
     spread = urls / n  # 1 for items; blocks that each hold a whole list score low
-    group.dated, group.noise = dated / n, _is_noise(group)
+    group.dated, group.noise = dated / n, _is_noise(group, page)
     score = weights * (1 + 1.5 * group.dated) * (0.6 + 0.4 * same_host / n)
     if spread > 1.5:
         score /= spread * spread
@@ -320,71 +342,101 @@ def _ancestor_ids(node: LexborNode) -> set[int]:
     return found
 
 
-def _siblings_of_shape(best: _Group, groups: list[_Group]) -> list[_Group]:
+def _siblings_of_shape(best: _Group, groups: list[_Group], page: _Page) -> list[_Group]:
     """The winner and groups of the same shape close to it (one list split by headings)."""
     def shape(g: _Group) -> tuple[str, str, str]:
         return g.tag, g.parent.tag, g.parent.attributes.get("class") or ""
 
-    chosen = [best]
+    chosen, best_shape = [best], shape(best)
     for group in groups:
-        if group is best or shape(group) != shape(best) or not any(group.links.values()):
+        # The tag first: it rules out most groups without reading the parent's attributes.
+        if (group is best or group.tag != best.tag or shape(group) != best_shape
+                or not any(group.links.values()) or not _near(best, group)):
             continue
-        near = False
-        for k in (1, 2, 3):
-            a, b = _ancestor(best.parent, k), _ancestor(group.parent, k)
-            if a is not None and b is not None and a.mem_id == b.mem_id:
-                near = True
-                break
         spread = sum(_rivals(links, _main_link(links)) for links in group.links.values()) / len(group.members)
-        if near and spread <= 1.5 and not _is_noise(group):
+        if spread <= 1.5 and not _is_noise(group, page):
             group.leads = _leads(group)
+            group.extents = item_extents(group.leads)
             chosen.append(group)
     return chosen
 
 
+def _near(a: _Group, b: _Group) -> bool:
+    """The two groups share an ancestor 1 to 3 levels above their parents."""
+    for k in (1, 2, 3):
+        x, y = _ancestor(a.parent, k), _ancestor(b.parent, k)
+        if x is not None and y is not None and x.mem_id == y.mem_id:
+            return True
+    return False
+
+
+def _bound(group: _Group) -> float:
+    """No less than _score(group): every factor of the score at its best."""
+    return sum(min(max(link.weight for link in links), 30.0) for links in group.links.values()) * 2.5
+
+
+def _best_group(groups: list[_Group], page_host: str, page: _Page) -> _Group | None:
+    """The first group with the highest score above 0, as scoring every group in order
+    finds it; groups whose bound cannot reach the best score so far are not scored."""
+    ranked = sorted(((_bound(g), i, g) for i, g in enumerate(groups) if len(g.members) >= 2),
+                    key=lambda t: -t[0])
+    best, best_score, best_index = None, 0.0, -1
+    for bound, index, group in ranked:
+        if bound < best_score:
+            break  # sorted by bound: no later group can win either
+        group.score = _score(group, page_host, page)
+        tie = group.score == best_score and best is not None and index < best_index
+        if group.score > best_score or tie:
+            best, best_score, best_index = group, group.score, index
+    return best
+
+
 def find_records(tree: LexborHTMLParser, ctx: PageContext) -> list[Record]:
     """The page's main list, item by item, in page order."""
-    links = _good_links(tree, ctx)
+    anchors = tree.css("a[href]")
+    links = _good_links(anchors, ctx)
     groups = _groups(links)
-    page_host = host_of(ctx.url)
-    best, best_score = None, 0.0
-    for group in groups:
-        if len(group.members) < 2:
-            continue
-        group.score = _score(group, page_host)
-        if group.score > best_score:
-            best, best_score = group, group.score
+    page = _page_facts(tree, anchors)
+    best = _best_group(groups, host_of(ctx.url), page)
     if best is None or (best.noise and best.dated < 0.5):
         return []  # only menus and link boxes: the page has no list (or it vanished)
-    chosen = _siblings_of_shape(best, groups)
+    chosen = _siblings_of_shape(best, groups, page)
     if len(chosen) > 1:
         order = {n.mem_id: i for i, n in enumerate(tree.root.traverse())}
         chosen.sort(key=lambda g: order.get(g.members[0].mem_id, 0))
     records = []
     for group in chosen:
-        for member, lead, extent in zip(group.members, group.leads, item_extents(group.leads), strict=True):
+        for member, lead, extent in zip(group.members, group.leads, group.extents, strict=True):
             links = group.links[member.mem_id]
             if links:
-                records.append(_record(lead, extent, _main_link(links), ctx))
+                records.append(_record(lead, extent, _main_link(links), ctx, page))
     return records
 
 
 # --- one record's fields --------------------------------------------------------------
 
 
-def _record(lead: LexborNode, extent: list[LexborNode], main: _Link, ctx: PageContext) -> Record:
+def _record(lead: LexborNode, extent: list[LexborNode], main: _Link, ctx: PageContext,
+            page: _Page) -> Record:
     link = main.node
     # A link wrapping a whole card: its heading is the title, the rest its date and summary.
-    heading = link.css_first("h1, h2, h3, h4, h5, h6, [class*=title]")
+    # A link of text alone (most) can only match itself, which is no heading of its own.
+    leaf = not _has_element_child(link)
+    heading = None if leaf else link.css_first("h1, h2, h3, h4, h5, h6, [class*=title]")
     title_node = heading if heading is not None and not _same(heading, link) and node_text(heading) else link
     title = node_title(title_node) if title_node is link else link_title(title_node)
     skip = {n.mem_id for n in title_node.traverse(include_text=True)}
-    if title_node is link:
+    if title_node is link and not leaf:
         title = _without_dates(link, title)
     record = Record(lead=lead, extent=extent, link=link, title_node=title_node, title=title, url=main.url)
-    _find_date(record, skip, ctx)
-    _find_summary(record, skip)
+    nodes = _walk(extent, skip)  # walked once for both fields
+    _find_date(record, nodes, ctx, leaf)
+    _find_summary(record, nodes, page)
     return record
+
+
+def _has_element_child(node: LexborNode) -> bool:
+    return any(child.is_element_node for child in node.iter())
 
 
 def _without_dates(link: LexborNode, title: str) -> str:
@@ -397,37 +449,45 @@ def _without_dates(link: LexborNode, title: str) -> str:
     return title
 
 
-def _walk(extent: list[LexborNode], skip: set[int]) -> Iterator[LexborNode]:
-    """Element and text nodes of the extent in page order, outside the title."""
+def _walk(extent: list[LexborNode], skip: set[int]) -> list[LexborNode]:
+    """Element and text nodes of the extent in page order, outside the title (``skip``,
+    a whole subtree) and outside <script> and <style>."""
+    out = []
     for top in extent:
         if top.mem_id in skip:
             continue
-        stack = [top]
-        while stack:
-            node = stack.pop()
-            if node.mem_id in skip:
+        hidden = skip
+        # traverse() walks in C; the subtrees to leave out are dropped by id.
+        for node in top.traverse(include_text=True):
+            if node.mem_id in hidden:
                 continue
-            yield node
-            if node.is_element_node and node.tag not in ("script", "style"):
-                stack.extend(reversed(list(node.iter(include_text=True))))
+            out.append(node)
+            if node.is_element_node and node.tag in ("script", "style"):
+                inside = {n.mem_id for n in node.traverse(include_text=True)}
+                inside.discard(node.mem_id)
+                hidden = hidden | inside
+    return out
 
 
 def _element_of(node: LexborNode) -> LexborNode:
     return node if node.is_element_node else node.parent
 
 
-def _find_date(record: Record, skip: set[int], ctx: PageContext) -> None:
+def _find_date(record: Record, walked: list[LexborNode], ctx: PageContext, leaf: bool) -> None:
     # A node that is just a date ("[2025-01-08]", "发布时间：2025年01月08日"), then a
     # <time datetime>, then a short text that holds a date among other words. The nodes
     # and their texts are gathered while looking for the first: it usually ends early.
     nodes: list[LexborNode] = []
     texts: list[str] = []
-    for node in _walk(record.extent, skip):
+    failed: set[str] = set()  # a <p> and its only text node read the same: judged once
+    for node in walked:
         # Spaced: a day badge and its year-month in two spans ("08" "2025-01") stay apart.
         raw = node.text(deep=True, separator=" ") if node.is_element_node else node.text_content
-        text = clean_text(raw) if raw and len(raw) <= 120 else ""
-        if text and looks_like_date(text) and _set_date(record, text, _element_of(node), ctx):
-            return
+        text = clean_text(raw) if raw and len(raw) <= 120 and not raw.isspace() else ""
+        if text and text not in failed:
+            if looks_like_date(text) and _set_date(record, text, _element_of(node), ctx):
+                return
+            failed.add(text)
         nodes.append(node)
         texts.append(text)
     for node in nodes:
@@ -440,7 +500,7 @@ def _find_date(record: Record, skip: set[int], ctx: PageContext) -> None:
         if text and len(text) <= 60 and _DATE_HINT.search(text) and _set_date(
                 record, text, _element_of(node), ctx):
             return
-    if record.title_node is record.link:
+    if record.title_node is record.link and not leaf:  # a leaf link holds no date of its own
         for node in record.link.css("*"):
             text = node_text(node)
             if node.mem_id != record.link.mem_id and text and looks_like_date(text) and _set_date(
@@ -457,16 +517,16 @@ def _set_date(record: Record, text: str, node: LexborNode, ctx: PageContext) -> 
     return True
 
 
-def _find_summary(record: Record, skip: set[int]) -> None:
+def _find_summary(record: Record, walked: list[LexborNode], page: _Page) -> None:
     best, best_len = None, 0
     # Boxes around the title or the date hold more than a summary.
     around = _ancestor_ids(record.title_node)
     if record.date_node is not None:
         around |= _ancestor_ids(record.date_node)
-    for node in _walk(record.extent, skip):
+    for node in walked:
         if not node.is_element_node or node.tag in ("a", "script", "style") or node.mem_id in around:
             continue
-        if node.css_first("a[href]") is not None and record.title_node is record.link:
+        if record.title_node is record.link and node.mem_id in page.linked:
             continue  # a list of links
         text = node_text(node)
         if text_weight(text) < 12 or text == record.title or looks_like_date(text):
