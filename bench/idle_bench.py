@@ -7,7 +7,7 @@ ingest_runs at one per 100, older than the real run, as a warehouse that grew by
 and hourly runs would have). Then ``run_source(source, Plan())`` in-process (no Prefect) on
 each, alternately; every run must fetch one listing page and insert nothing.
 
-    .venv-bench/bin/python bench/idle_bench.py [--rounds 7] [--big 1000000]
+    .venv-bench/bin/python bench/idle_bench.py [--rounds 11] [--big 1000000]
 """
 
 from __future__ import annotations
@@ -87,7 +87,7 @@ def build(warehouse: Path, articles: int, source, base: str) -> float:
 
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    ap.add_argument("--rounds", type=int, default=7)
+    ap.add_argument("--rounds", type=int, default=11)
     ap.add_argument("--small", type=int, default=1_000)
     ap.add_argument("--big", type=int, default=1_000_000)
     args = ap.parse_args()

@@ -17,7 +17,7 @@ import datetime as dt
 import time
 from urllib.parse import urljoin
 
-from _peers import alternate, machine, median, ratio, say, table, versions
+from _peers import alternate, machine, median, ratio, result, say, table, versions
 
 from flows.mirror import Mirror, page_href
 from parsers import parse_listing
@@ -124,6 +124,12 @@ def main() -> int:
     say(table(["parser", "pages/s (median)", "pages/s per round", "vs parsel", "vs bs4+lxml"], rows))
     say("")
     say(table(["goal", "ratio", "target", ""], goals))
+    for name, target in (("css", 3), ("auto", 1), ("ecoforum", None)):
+        mine = rate[f"ours: {name}"]
+        result("parse", f"{name} parser, {len(pages):,} mirror pages", f"{mine:,.0f} pages/s",
+               f"{rate['parsel']:,.0f} pages/s (parsel)", ratio(mine, rate["parsel"]),
+               f">= {target}x" if target else "-",
+               mine >= target * rate["parsel"] if target else None)
     return 0
 
 
