@@ -18,7 +18,7 @@ from flows.drift import drift_from
 from flows.fetch import Disallowed, Fetcher, FetchError, describe
 from flows.turns import run_turn, writer_turn
 from flows.walk import PageVisitor, walk
-from flows.writer import BatchMerger, FetchedPage, PageWriter, merge_batch
+from flows.writer import BatchMerger, PageWriter, ParsedPage, merge_batch
 from parsers import Item, ParseError, parse_listing
 from warehouse import (
     MergeStats,
@@ -138,7 +138,7 @@ class SourceReport:
 def fetch_page(
     source: Source, plan: Plan, url: str, page_no: int, run_id: str,
     *, fetcher: Fetcher, warehouse: Path,
-) -> FetchedPage:
+) -> ParsedPage:
     """Fetch and parse one listing page; the writer merges it later.
 
     A failed fetch, a 304 and a page that no longer parses are recorded in ``pages`` at
@@ -161,9 +161,10 @@ def fetch_page(
     record = replace(record, final_url=fetched.url, fetched_at=fetched.fetched_at, status=fetched.status,
                      etag=fetched.etag, last_modified=fetched.last_modified, attempts=fetched.attempts)
     if fetched.not_modified:  # costs no parse and no merge
+        record = replace(record, not_modified=True)
         with writer_turn(warehouse) as con:
-            record_page(con, replace(record, not_modified=True))
-        return FetchedPage(page_no, replace(record, not_modified=True), None)
+            record_page(con, record)
+        return ParsedPage(page_no, record, None)
     record = replace(record, body=fetched.body)
     try:
         page = parse_listing(fetched.body, fetched.url, parser=source.parser,
@@ -174,7 +175,7 @@ def fetch_page(
         with writer_turn(warehouse) as con:
             record_page(con, replace(record, error=str(drift)))
         raise drift from None
-    return FetchedPage(page_no, replace(record, encoding=page.encoding), page)
+    return ParsedPage(page_no, replace(record, encoding=page.encoding), page)
 
 
 def run_source(
@@ -215,7 +216,7 @@ def _run_source(source: Source, plan: Plan, *, warehouse: Path, flow_run_id: str
     own_fetcher = fetcher is None
     fetcher = fetcher or Fetcher.for_source(source)
     if visit is None:
-        def visit(src: Source, pl: Plan, url: str, page_no: int, rid: str) -> FetchedPage:
+        def visit(src: Source, pl: Plan, url: str, page_no: int, rid: str) -> ParsedPage:
             return fetch_page(src, pl, url, page_no, rid, fetcher=fetcher, warehouse=warehouse)
     writer = PageWriter(source, plan, run_id, warehouse, merge=merge)
     try:
@@ -227,6 +228,7 @@ def _run_source(source: Source, plan: Plan, *, warehouse: Path, flow_run_id: str
         report.error = "interrupted"
         raise
     finally:
+        writer.close()
         if own_fetcher:
             fetcher.close()
         with writer_turn(warehouse) as con:

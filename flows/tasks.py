@@ -21,7 +21,7 @@ from flows.config import Source
 from flows.crawl import Plan, SourceReport, run_source
 from flows.fetch import Fetcher, describe
 from flows.politeness import RobotsCache
-from flows.writer import FetchedPage, Merged, merge_batch
+from flows.writer import Merged, ParsedPage, merge_batch
 from warehouse import MergeStats, resolve_path
 
 # Sources crawled at once in one flow run (each still bound by its host's limits).
@@ -29,7 +29,7 @@ MAX_PARALLEL_SOURCES = 8
 
 
 @task(name="pages", task_run_name="{source.name}-{label}", cache_policy=NO_CACHE)
-def merge_task(source: Source, plan: Plan, run_id: str, warehouse: Path, batch: list[FetchedPage],
+def merge_task(source: Source, plan: Plan, run_id: str, warehouse: Path, batch: list[ParsedPage],
                label: str) -> Merged:
     return merge_batch(source, plan, run_id, warehouse, batch)
 
@@ -52,14 +52,14 @@ def _run_one(source: Source, plan: Plan, warehouse: Path, robots: RobotsCache,
              flow_run_id: str | None) -> SourceReport:
     logger = get_run_logger()
     with Fetcher.for_source(source, robots=robots) as fetcher:
-        def merge(src: Source, pl: Plan, run_id: str, wh: Path, batch: list[FetchedPage]) -> Merged:
+        def merge(src: Source, pl: Plan, run_id: str, wh: Path, batch: list[ParsedPage]) -> Merged:
             first, last = batch[0].page_no, batch[-1].page_no
-            label = f"p{first}" if first == last else f"p{first}-{last}"
-            merged = merge_task(src, pl, run_id, wh, batch, label)
+            pages = f"{first}" if first == last else f"{first}-{last}"
+            merged = merge_task(src, pl, run_id, wh, batch, f"p{pages}")
             # One line per batch, from the flow run (task runs log at WARNING only).
             s = sum((stats for _, stats in merged.pages), MergeStats())
             logger.info("%s page%s %s: %d items, %d new, %d updated, %d unchanged%s", src.name,
-                        "" if first == last else "s", label[1:], sum(f.items for f in batch),
+                        "" if first == last else "s", pages, sum(f.items for f in batch),
                         s.inserted, s.updated, s.unchanged,
                         f", {s.quarantined} quarantined" if s.quarantined else "")
             return merged

@@ -20,7 +20,7 @@ from parsers.urls import host_of
 if TYPE_CHECKING:
     from flows.config import Source
     from flows.crawl import Plan, SourceReport
-    from flows.writer import FetchedPage, Merged, PageWriter
+    from flows.writer import Merged, PageWriter, ParsedPage
 
 log = logging.getLogger("news_ingest.crawl")
 
@@ -30,7 +30,7 @@ BACKFILL_PAGE_LIMIT = 10_000
 # Pages that failed in a row before a run gives up on the source (a site that is down).
 MAX_FAILED_IN_A_ROW = 3
 
-PageVisitor = Callable[["Source", "Plan", str, int, str], "FetchedPage"]
+PageVisitor = Callable[["Source", "Plan", str, int, str], "ParsedPage"]
 
 
 class _Walk:
@@ -71,7 +71,7 @@ class _Walk:
             report.failures.append(f"gave up after {self.failed_streak} failed pages in a row")
         return self.failed_streak < MAX_FAILED_IN_A_ROW
 
-    def fetched(self, fetched: FetchedPage) -> bool:
+    def fetched(self, fetched: ParsedPage) -> bool:
         """A page came in (in page order): queue it for the writer, merge if due."""
         report, plan = self.report, self.plan
         self.failed_streak = 0
@@ -136,10 +136,7 @@ def walk(source: Source, plan: Plan, run_id: str, visit: PageVisitor, report: So
         else:
             _walk_links(source, plan, run_id, visit, w)
     finally:
-        try:
-            w.flush()
-        finally:
-            writer.close()
+        w.flush()
 
 
 def _walk_links(source: Source, plan: Plan, run_id: str, visit: PageVisitor, w: _Walk) -> None:
@@ -171,7 +168,7 @@ def _walk_templated(source: Source, plan: Plan, run_id: str, visit: PageVisitor,
     """``concurrency`` pages in flight, a new one asked for as the oldest comes in; pages
     are taken in page order, so the stop rules see them as a sequential walk would."""
     width = source.concurrency
-    in_flight: deque[tuple[int, Future[FetchedPage]]] = deque()
+    in_flight: deque[tuple[int, Future[ParsedPage]]] = deque()
     next_page = plan.first_page
     with ThreadPoolExecutor(width, thread_name_prefix=f"walk-{source.name}") as pool:
         try:

@@ -37,7 +37,7 @@ BATCH_SECONDS = 2.0
 
 
 @dataclass(frozen=True)
-class FetchedPage:
+class ParsedPage:
     """A listing page fetched and parsed, not merged yet (``page`` is None for a 304)."""
 
     page_no: int
@@ -82,11 +82,11 @@ class Merged:
 
 
 # How a batch reaches the warehouse; the Prefect flows wrap merge_batch in a task.
-BatchMerger = Callable[["Source", "Plan", str, Path, list[FetchedPage]], Merged]
+BatchMerger = Callable[["Source", "Plan", str, Path, list[ParsedPage]], Merged]
 
 
 def merge_batch(source: Source, plan: Plan, run_id: str, warehouse: Path,
-                batch: list[FetchedPage]) -> Merged:
+                batch: list[ParsedPage]) -> Merged:
     """Merge the pages of ``batch`` (in page order) in one turn on the warehouse.
 
     A page whose layout drifted is archived with the reason and ends the batch: the
@@ -96,7 +96,7 @@ def merge_batch(source: Source, plan: Plan, run_id: str, warehouse: Path,
         def history() -> History:
             return run_history(con, source.name, run_id)
 
-        ready: list[FetchedPage] = []
+        ready: list[ParsedPage] = []
         drift = None
         for fetched in batch:
             assert fetched.page is not None, "a 304 is recorded when fetched, never merged"
@@ -145,12 +145,12 @@ class PageWriter:
         self.merge = merge
         self.batch_pages = batch_pages or BATCH_PAGES
         self.batch_seconds = BATCH_SECONDS if batch_seconds is None else batch_seconds
-        self.batch: list[FetchedPage] = []
+        self.batch: list[ParsedPage] = []
         self.since = 0.0
         self._pool = ThreadPoolExecutor(1, thread_name_prefix=f"writer-{source.name}")
         self._merging: Future[Merged] | None = None
 
-    def add(self, fetched: FetchedPage) -> None:
+    def add(self, fetched: ParsedPage) -> None:
         if not self.batch:
             self.since = time.monotonic()
         self.batch.append(fetched)

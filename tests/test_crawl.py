@@ -242,7 +242,7 @@ def test_stop_after_known_pages_is_configurable(mirror_server, sources_file, war
 
 
 def test_a_pager_that_loops_back_stops_the_crawl(mirror_server, sources_file, warehouse_path):
-    from flows.writer import FetchedPage
+    from flows.writer import ParsedPage
     from parsers import Item, ListingPage
     from warehouse import PageRecord
 
@@ -256,7 +256,7 @@ def test_a_pager_that_loops_back_stops_the_crawl(mirror_server, sources_file, wa
                             fetched_at=dt.datetime.now(dt.UTC), status=200, body=b"<html>")
         items = [Item(title=f"p{page_no} item {n}", url=f"{url}?item={n}", date=None)
                  for n in range(10)]
-        return FetchedPage(page_no, record, ListingPage(items=items, next_url=nxt))
+        return ParsedPage(page_no, record, ListingPage(items=items, next_url=nxt))
 
     report = run_source(source, backfill_plan(pages="1-50"), warehouse=warehouse_path, visit=visit)
     assert visited == [source.url_for_page(1), source.url_for_page(2)]

@@ -11,7 +11,7 @@ import flows.writer as writer
 from flows.config import load_sources
 from flows.crawl import Plan, backfill_plan, fetch_page, run_source
 from flows.fetch import Fetcher
-from flows.writer import FetchedPage, merge_batch
+from flows.writer import ParsedPage, merge_batch
 from parsers import Item, ListingPage
 from tests.helpers import q
 from warehouse import PageRecord, connect, start_run
@@ -54,13 +54,13 @@ def test_a_scheduled_run_merges_each_page_before_fetching_the_next(
     assert batches == [[1]] and report.pages_fetched == 1
 
 
-def page(n: int, *, dated: bool = True) -> FetchedPage:
+def page(n: int, *, dated: bool = True) -> ParsedPage:
     url = f"https://example.org/news/list_{n}.html"
     items = [Item(title=f"page {n} item {i}", url=f"https://example.org/news/{n}-{i}.html",
                   date=dt.date(2025, 1, 8) if dated else None) for i in range(10)]
     record = PageRecord(run_id="r2", source="s", url=url, fetched_at=T0, status=200,
                         body=f"<html>{n}{dated}</html>".encode(), page_no=n)
-    return FetchedPage(n, record, ListingPage(items=items))
+    return ParsedPage(n, record, ListingPage(items=items))
 
 
 def test_a_drifted_page_ends_its_batch(tmp_path, sources_file):

@@ -81,10 +81,7 @@ WHERE e.changed
 
 # A changed row is deleted and inserted again (keeping first_seen_at and first_run_id): on a
 # big table whose rows sit in compressed row groups, DuckDB's UPDATE of the wide columns cost
-# more than a delete (a mark) plus an append (1M-row load: 38.7 s -> 33.0 s). An unchanged
-# row only gets its url, last_seen_at and last_run_id updated, never its text. FROM is the one
-# table on purpose: with the stage joined to it there, DuckDB's UPDATE took 10-20x longer
-# while `articles` was small (< 50k rows).
+# more than a delete (a mark) plus an append (1M-row load: 38.7 s -> 33.0 s).
 _DELETE_CHANGED = f"""
 DELETE FROM articles WHERE rowid IN (SELECT row_id FROM {_EXISTING} WHERE changed)
 """
@@ -97,6 +94,9 @@ SELECT e.article_id, e.source, e.url, e.title, e.published_date, e.summary, e.co
 FROM {_EXISTING} e WHERE e.changed
 """
 
+# An unchanged row only gets its url, last_seen_at and last_run_id, never its text. FROM is
+# the one table on purpose: with the stage joined to it there, DuckDB's UPDATE took 10-20x
+# longer while `articles` was small (< 50k rows).
 _UPDATE_UNCHANGED = f"""
 UPDATE articles SET url = e.url, last_seen_at = $now, last_run_id = $run_id
 FROM {_EXISTING} e

@@ -156,7 +156,7 @@ def archived_pages(
 def write_page(con: duckdb.DuckDBPyConnection, page: PageRecord) -> tuple[str, str | None]:
     """Insert the page (and its body if new) in the caller's transaction; (page_id, hash).
 
-    For merge.py; the rest of the world uses archive_page, record_page or merge_items.
+    For archive_page and record_page here; merge.py archives its batch with write_pages.
     """
     return write_pages(con, [page])[0]
 
