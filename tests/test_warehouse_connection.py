@@ -21,7 +21,7 @@ from warehouse import (
     resolve_path,
     run_query,
 )
-from warehouse.connection import lock_path
+from warehouse.connection import ROW_GROUP_SIZE, lock_path
 
 NOW = dt.datetime(2025, 1, 8, tzinfo=dt.UTC)
 SPAWN = mp.get_context("spawn")
@@ -173,3 +173,28 @@ def test_outside_duckdb_client_is_waited_for(tmp_path: Path) -> None:
     finally:
         proc.join(30)
     assert proc.exitcode == 0
+
+
+def test_writers_keep_row_groups_small(tmp_path: Path) -> None:
+    # Each writer's close checkpoints and rewrites the last row group in memory: our row
+    # group size, not DuckDB's 122,880 rows, must bound it, across opens and merges.
+    path = tmp_path / "w.duckdb"
+    batch = ROW_GROUP_SIZE * 3 // 4
+    for start in (0, batch):
+        with connect(path) as con:
+            merge_items(con, _rows(range(start, start + batch)), run_id="r", now=NOW)
+    with connect(path, read_only=True) as con:
+        groups = con.execute(
+            "SELECT row_group_id, max(count) FROM pragma_storage_info('articles')"
+            " WHERE column_name = 'article_id' GROUP BY ALL").fetchall()
+        assert con.execute("SELECT count(*) FROM articles").fetchone() == (2 * batch,)
+    assert len(groups) == 2
+    assert max(rows for _, rows in groups) <= ROW_GROUP_SIZE
+
+
+def test_writer_opens_a_path_with_a_quote(tmp_path: Path) -> None:
+    path = tmp_path / "it's" / "w.duckdb"
+    with connect(path) as con:
+        merge_items(con, _rows(range(3)), run_id="r", now=NOW)
+    with connect(path, read_only=True) as con:
+        assert con.execute("SELECT count(*) FROM articles").fetchone() == (3,)
