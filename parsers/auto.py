@@ -15,11 +15,13 @@ from __future__ import annotations
 
 import datetime as dt
 import re
+from collections.abc import Mapping
 from dataclasses import dataclass, field
+from functools import cached_property, lru_cache
 
 from selectolax.lexbor import LexborHTMLParser, LexborNode, SelectolaxError
 
-from parsers.context import NextLink, PageContext, find_next
+from parsers.context import NextLink, NextScan, PageContext, find_next
 from parsers.css import (
     date_from_text,
     extract,
@@ -29,7 +31,7 @@ from parsers.css import (
     select_next,
     with_heading_year,
 )
-from parsers.dates import looks_like_date
+from parsers.dates import has_word, looks_like_date
 from parsers.model import Item, ListingPage
 from parsers.text import clean_text, is_truncated, link_title, node_text, text_longer_than
 from parsers.urls import host_of
@@ -38,19 +40,23 @@ __all__ = ["explain", "find_records", "parse"]
 
 _MAX_DEPTH = 8  # levels a title link votes up: enough for <tr><td><div><h3><a>
 _MIN_WEIGHT = 5.0  # "政务公开" (4) is a menu entry, "县长带队检查工作" a title
-_CJK = re.compile(r"[\u3400-\u9fff\uf900-\ufaff]")
+_CJK_RUN = re.compile(r"[\u3400-\u9fff\uf900-\ufaff]+")  # runs: far fewer matches than characters
 _WORD = re.compile(r"[A-Za-z]+(?:'[A-Za-z]+)?")
 _NUMBER = re.compile(r"\d+")
+_WORD_OR_NUMBER = re.compile(r"[A-Za-z\d]")  # where either of the two starts
 _LABEL_NOISE = re.compile(r"[\s<>«»‹›→\[\]【】()（）.·|/\\:：…]+")
 _LABELS = re.compile(
     r"^(?:更多|查看更多|了解更多|详情|详细|查看详情|阅读全文|全文|阅读原文|点击查看|more|readmore|learnmore"
     r"|continuereading|viewall|seeall|seemore|首页|尾页|末页|上一页|下一页|上页|下页|prev|previous|next|last|first)",
     re.IGNORECASE,
 )
+# The lookahead is every character a hint can start with: it spares the other positions
+# (most of a CJK text) trying each alternative, several times faster.
 _DATE_HINT = re.compile(
-    r"(?:19|20)\d{2}\s*[-/.年]\s*\d{1,2}|(?<![\d.])\d{1,2}\s*[-/]\s*\d{1,2}(?![\d/])|\d{1,2}\s*月\s*\d{1,2}"
+    r"(?=[\djfmasondyt昨前今刚])"
+    r"(?:(?:19|20)\d{2}\s*[-/.年]\s*\d{1,2}|(?<![\d.])\d{1,2}\s*[-/]\s*\d{1,2}(?![\d/])|\d{1,2}\s*月\s*\d{1,2}"
     r"|\b(?:jan|feb|mar|apr|may|jun|jul|aug|sep|oct|nov|dec)[a-z]*\.?\s+\d{1,2}\b"
-    r"|\d+\s*(?:秒|分钟|小时|天)前|昨天|前天|今天|刚刚|\bago\b|\byesterday\b|\btoday\b",
+    r"|\d+\s*(?:秒|分钟|小时|天)前|昨天|前天|今天|刚刚|\bago\b|\byesterday\b|\btoday\b)",
     re.IGNORECASE,
 )
 # Boxes that are not the page's main list, by what their heading says ...
@@ -71,10 +77,22 @@ _NOISE_CLASS = re.compile(
 
 def text_weight(text: str) -> float:
     """How much of a title ``text`` is: CJK characters count 1, English words 1.5."""
-    return len(_CJK.findall(text)) + 1.5 * len(_WORD.findall(text)) + 0.5 * len(_NUMBER.findall(text))
+    cjk = sum(map(len, _CJK_RUN.findall(text)))
+    if not _WORD_OR_NUMBER.search(text):  # most CJK titles: one scan instead of two
+        return cjk
+    return cjk + 1.5 * len(_WORD.findall(text)) + 0.5 * len(_NUMBER.findall(text))
 
 
-@dataclass
+def _weighs(text: str, least: float) -> bool:
+    """``text_weight(text) >= least``, from as little of a long text (a summary) as settles
+    it: the CJK characters of its start, then its start, weigh no more than the whole."""
+    head = text[:32]
+    if sum(map(len, _CJK_RUN.findall(head))) >= least or text_weight(head) >= least:
+        return True
+    return len(text) > len(head) and text_weight(text) >= least
+
+
+@dataclass(slots=True)
 class _Link:
     node: LexborNode
     url: str
@@ -82,7 +100,7 @@ class _Link:
     weight: float
 
 
-@dataclass
+@dataclass(slots=True)
 class _Group:
     parent: LexborNode
     tag: str
@@ -97,21 +115,36 @@ class _Group:
 
 @dataclass
 class _Page:
-    """Facts about the whole page, gathered once instead of by a CSS query per node."""
+    """Facts about the whole page, gathered once instead of by a CSS query or a walk per node."""
 
-    linked: set[int]  # ids of elements with an a[href] inside or at them (css_first("a[href]"))
-    has_time: bool  # the page has a <time datetime> at all
+    # The elements with an a[href] inside or at them (css_first("a[href]")), up to the document,
+    # as mem_id -> (node, its parent, the key of the group it is a member of (its parent's
+    # mem_id, its tag) or None where a title link's vote stops): the title links' groups
+    # are read from it rather than from the tree.
+    linked: dict[int, tuple[LexborNode, LexborNode | None, tuple[int, str] | None]]
+    tree: LexborHTMLParser
+
+    @cached_property
+    def has_time(self) -> bool:
+        """The page has a <time datetime> at all (asked only of items without a date in their text)."""
+        return self.tree.css_first("time[datetime]") is not None
 
 
 def _page_facts(tree: LexborHTMLParser, anchors: list[LexborNode]) -> _Page:
-    linked: set[int] = set()
-    for anchor in anchors:
-        node: LexborNode | None = anchor
-        # Stops at the first node already marked: its ancestors are marked too.
-        while node is not None and node.mem_id not in linked:
-            linked.add(node.mem_id)
-            node = node.parent
-    return _Page(linked, tree.css_first("time[datetime]") is not None)
+    linked: dict[int, tuple[LexborNode, LexborNode | None, tuple[int, str] | None]] = {}
+    for node in anchors:
+        mem_id = node.mem_id
+        # Stops at the first node already in: its ancestors are in too.
+        while mem_id not in linked:
+            parent = node.parent
+            if parent is None:
+                linked[mem_id] = (node, None, None)
+                break
+            tag, parent_id = node.tag, parent.mem_id
+            votes = tag not in ("body", "html") and parent.is_element_node
+            linked[mem_id] = (node, parent, (parent_id, tag) if votes else None)
+            node, mem_id = parent, parent_id
+    return _Page(linked, tree)
 
 
 @dataclass
@@ -136,26 +169,34 @@ class Record:
 
 
 def parse(tree: LexborHTMLParser, ctx: PageContext) -> ListingPage:
-    items = [r.item() for r in find_records(tree, ctx)]
-    found = find_next(tree, ctx)
+    scan = NextScan(tree, ctx)  # the next link is looked for as the links are read for titles
+    items = [r.item() for r in _find_records(tree, ctx, scan)]
+    found = scan.result()
     return ListingPage(items=items, next_url=found.url if found else None)
 
 
 # --- finding the main list ----------------------------------------------------------
 
 
-def _good_links(anchors: list[LexborNode], ctx: PageContext) -> list[_Link]:
-    """Links whose text reads like a title (not a menu entry, label, number or date)."""
+def _good_links(anchors: list[LexborNode], ctx: PageContext, scan: NextScan | None) -> list[_Link]:
+    """Links whose text reads like a title (not a menu entry, label, number or date). Each
+    link goes to the next-link ``scan`` too, while it looks, so that each is read once."""
     links = []
     for node in anchors:
+        child = node.child
+        whole = child is None or child.next is None and child.is_text_node  # the text in one piece
+        text = clean_text(child.text_content if child is not None and whole else node.text(deep=True))
+        if scan is not None and scan.found is None:
+            scan.read(node, text)
+        if not whole:
+            # Text in pieces (<a>标题<br>副题</a>): a title reads them spaced.
+            text = clean_text(node.text(deep=True, separator=" "))
         # The text first: it rules out most menu links without resolving their URL.
-        text = clean_text(node.text(deep=True, separator=" "))
-        if not text or is_truncated(text):
+        cut_short, weight = _title_facts(text)
+        if cut_short:
             text = clean_text(node.attrs.get("title")) or text
-        if 1.5 * len(text) < _MIN_WEIGHT:
-            continue  # text_weight counts at most 1.5 a character: "首页" cannot reach it
-        weight = text_weight(text)
-        if weight < _MIN_WEIGHT or looks_like_date(text) or _LABELS.match(_LABEL_NOISE.sub("", text)):
+            weight = _title_facts(text)[1]
+        if not weight:
             continue
         url = ctx.resolve(node.attrs.get("href"))
         if not url or ctx.is_self(url):
@@ -164,29 +205,47 @@ def _good_links(anchors: list[LexborNode], ctx: PageContext) -> list[_Link]:
     return links
 
 
-def _groups(links: list[_Link]) -> list[_Group]:
+@lru_cache(maxsize=4096)
+def _title_facts(text: str) -> tuple[bool, float]:
+    # Whether a link text is empty or cut short (its title attribute may say more), and its
+    # text_weight if it reads like a title, else 0. Cached: the menus and side boxes of a
+    # site's pages repeat theirs.
+    cut_short = not text or is_truncated(text)
+    if 1.5 * len(text) < _MIN_WEIGHT:
+        return cut_short, 0.0  # text_weight counts at most 1.5 a character: "首页" cannot reach it
+    weight = text_weight(text)
+    if weight < _MIN_WEIGHT or looks_like_date(text) or _LABELS.match(_LABEL_NOISE.sub("", text)):
+        return cut_short, 0.0
+    return cut_short, weight
+
+
+def _groups(links: list[_Link], page: _Page) -> list[_Group]:
     groups: dict[tuple[int, str], _Group] = {}
+    linked = page.linked  # holds every link and its ancestors
     for link in links:
-        node = link.node
+        mem_id = link.node.mem_id
         for _ in range(_MAX_DEPTH):
-            parent = node.parent
-            if parent is None or node.tag in ("body", "html") or not parent.is_element_node:
+            node, parent, key = linked[mem_id]
+            if key is None:
                 break
-            key = (parent.mem_id, node.tag)
             group = groups.get(key)
             if group is None:
-                group = groups[key] = _Group(parent, node.tag)
-            if node.mem_id not in group.links:
+                group = groups[key] = _Group(parent, key[1])
+            votes = group.links.get(mem_id)
+            if votes is None:
                 group.members.append(node)
-                group.links[node.mem_id] = []
-            group.links[node.mem_id].append(link)
-            node = parent
+                group.links[mem_id] = [link]
+            else:
+                votes.append(link)
+            mem_id = key[0]
     return list(groups.values())
 
 
 def _main_link(links: list[_Link]) -> _Link:
     # The URL with the most title-like text; of its links, the first (the title comes
     # before a linked summary or a "详情" label).
+    if len(links) == 1:
+        return links[0]  # most blocks hold one link
     best: dict[str, float] = {}
     for link in links:
         best[link.url] = max(best.get(link.url, 0.0), link.weight)
@@ -197,38 +256,71 @@ def _main_link(links: list[_Link]) -> _Link:
 def _rivals(links: list[_Link], main: _Link) -> int:
     """Distinct URLs in a block about as title-like as its main link: 1 for an item, many
     for a box holding a whole list. A category link ("[生态环境保护督察]") is no rival."""
+    if len(links) == 1:
+        return 1
     return len({link.url for link in links if link.weight >= 0.6 * main.weight})
 
 
-def _classes(node: LexborNode) -> str:
-    return ((node.attributes.get("class") or "") + " " + (node.attributes.get("id") or "")).strip()
+def _noisy_classes(node: LexborNode) -> bool:
+    attrs = node.attrs
+    return _noise_class(((attrs.get("class") or "") + " " + (attrs.get("id") or "")).strip())
 
 
-def _short_label(node: LexborNode | None) -> str:
-    if node is None or not node.is_element_node:
-        return ""
-    text = node.text(deep=True) or ""
-    return clean_text(text) if len(text) <= 60 else ""
+@lru_cache(maxsize=1024)
+def _noise_class(classes: str) -> bool:
+    # Cached: a site's pages share their boxes' classes.
+    return _NOISE_CLASS.search(classes) is not None
+
+
+def _text_exceeds(node: LexborNode, limit: int) -> bool:
+    """``len(node.text(deep=True)) > limit`` (the raw text is that of every text node
+    below), without reading all of a box that holds a whole list."""
+    size = 0
+    for part in node.traverse(include_text=True):
+        size += len(part.text_content or "")
+        if size > limit:
+            return True
+    return False
 
 
 def _is_noise(group: _Group, page: _Page) -> bool:
     """Inside navigation, a header or footer, or a box headed "热点"/"推荐"/"Most read"."""
-    if _NOISE_CLASS.search(_classes(group.members[0])):
+    if _noisy_classes(group.members[0]):
         return True
     boxes = []
     node: LexborNode | None = group.parent
     while node is not None and node.tag not in ("body", "html"):
-        if node.tag in _NOISE_TAGS or _NOISE_CLASS.search(_classes(node)):
+        if node.tag in _NOISE_TAGS or _noisy_classes(node):
             return True
         boxes.append(node)
         node = node.parent
     # Tags and classes first: they are cheaper to read than headings (any one will do).
+    long: set[int] = set()  # nodes known to hold more than a label, as does what holds one
     for box in boxes[:3]:
-        # The box's own heading: the element before it, or its first child.
-        labels = [_short_label(_prev_element(box)), _short_label(_first_element(box, page))]
-        if any(label and _NOISE_WORDS.search(label) for label in labels):
+        # The box's own heading: the element before it, or its first child unless that is
+        # the list's first item (asked last: it may read a whole item).
+        if _noisy_label(_prev_element(box), long):
             return True
+        child = _first_child_element(box)
+        if child is None:
+            continue
+        if _noisy_label(child, long) and not (child.mem_id in page.linked and text_longer_than(child, 12)):
+            return True
+        if child.mem_id in long:
+            long.add(box.mem_id)
     return False
+
+
+def _noisy_label(node: LexborNode | None, long: set[int]) -> bool:
+    """The node is a short label (a box's heading) with a noise word in it. ``long`` gathers
+    the nodes found longer than a label."""
+    if node is None or not node.is_element_node:
+        return False
+    if node.mem_id in long or _text_exceeds(node, 60):
+        long.add(node.mem_id)
+        return False
+    label = clean_text(node.text(deep=True))
+    return bool(label) and _NOISE_WORDS.search(label) is not None
 
 
 def _prev_element(node: LexborNode) -> LexborNode | None:
@@ -238,12 +330,10 @@ def _prev_element(node: LexborNode) -> LexborNode | None:
     return sib
 
 
-def _first_element(node: LexborNode, page: _Page) -> LexborNode | None:
+def _first_child_element(node: LexborNode) -> LexborNode | None:
     child = node.child
     while child is not None and not child.is_element_node:
         child = child.next
-    if child is not None and child.mem_id in page.linked and text_longer_than(child, 12):
-        return None  # the list's first item, not a heading
     return child
 
 
@@ -252,40 +342,48 @@ def _leads(group: _Group) -> list[LexborNode]:
     before its link as a sibling (``<span>date</span><a>title</a><br>``), that date."""
     members = group.members
     ids = {m.mem_id for m in members}
-    first_head = []
-    sib = members[0].prev
-    while sib is not None and sib.mem_id not in ids:
-        if sib.is_element_node:
-            first_head.append(sib)
-        sib = sib.prev
-    tail = []
-    sib = members[-1].next
-    while sib is not None:
-        if sib.is_element_node:
-            tail.append(sib)
-        sib = sib.next
-    interleaved = any(m.next is not None and _next_element(m) is not None
-                      and _next_element(m).mem_id not in ids for m in members[:-1])
-
-    def dated(nodes: list[LexborNode]) -> LexborNode | None:
-        for n in nodes:
-            text = n.text(deep=True) or ""
-            if len(text) <= 40 and _DATE_HINT.search(text):
-                return n
-        return None
-
-    if not interleaved or dated(first_head[:3]) is None or dated(tail[:3]) is not None:
+    # A date before the first member, members interleaved with other elements, and no date
+    # after the last: the cheapest question first.
+    if (_dated(_elements_before(members[0], ids, 3)) is None or not _interleaved(members, ids)
+            or _dated(_elements_after(members[-1], 3)) is not None):
         return members
-    leads = []
-    for m in members:
-        head = []
-        sib = m.prev
-        while sib is not None and sib.mem_id not in ids and len(head) < 4:
-            if sib.is_element_node:
-                head.append(sib)
-            sib = sib.prev
-        leads.append(dated(head) or m)
-    return leads
+    return [_dated(_elements_before(m, ids, 4)) or m for m in members]
+
+
+def _dated(nodes: list[LexborNode]) -> LexborNode | None:
+    # The first of ``nodes`` that is a short text with a date in it.
+    for n in nodes:
+        text = n.text(deep=True) or ""
+        if len(text) <= 40 and _DATE_HINT.search(text):
+            return n
+    return None
+
+
+def _interleaved(members: list[LexborNode], ids: set[int]) -> bool:
+    # Some member but the last is followed by an element that is no member.
+    return any((after := _next_element(m)) is not None and after.mem_id not in ids for m in members[:-1])
+
+
+def _elements_before(node: LexborNode, ids: set[int], most: int) -> list[LexborNode]:
+    # The elements before ``node`` among its siblings, nearest first, back to one of ``ids``.
+    found: list[LexborNode] = []
+    sib = node.prev
+    while sib is not None and sib.mem_id not in ids and len(found) < most:
+        if sib.is_element_node:
+            found.append(sib)
+        sib = sib.prev
+    return found
+
+
+def _elements_after(node: LexborNode, most: int) -> list[LexborNode]:
+    # The elements after ``node`` among its siblings, nearest first.
+    found: list[LexborNode] = []
+    sib = node.next
+    while sib is not None and len(found) < most:
+        if sib.is_element_node:
+            found.append(sib)
+        sib = sib.next
+    return found
 
 
 def _next_element(node: LexborNode) -> LexborNode | None:
@@ -302,14 +400,14 @@ def _score(group: _Group, page_host: str, page: _Page) -> float:
     weights, dated, same_host, urls = 0.0, 0, 0, 0
     group.leads = _leads(group)
     extents = group.extents = item_extents(group.leads)
-    for member, extent in zip(members, extents, strict=True):
-        links = group.links[member.mem_id]
+    # group.links holds each member's links, in the members' order.
+    for links, extent in zip(group.links.values(), extents, strict=True):
         main = _main_link(links)
         urls += _rivals(links, main)
         weights += min(main.weight, 30.0)
         same_host += host_of(main.url) == page_host
-        text = " ".join((n.text(deep=True) or "") for n in extent)
-        rest = text.replace(main.node.text(deep=True) or "", " ")
+        text = " ".join([n.text(deep=True) for n in extent]) if len(extent) > 1 else extent[0].text(deep=True)
+        rest = text.replace(main.node.text(deep=True), " ")
         if _DATE_HINT.search(rest) or page.has_time and any(
                 n.is_element_node and n.css_first("time[datetime]") for n in extent):
             dated += 1
@@ -324,20 +422,16 @@ def _score(group: _Group, page_host: str, page: _Page) -> float:
     return score
 
 
-def _ancestor(node: LexborNode, levels: int) -> LexborNode | None:
-    for _ in range(levels):
-        if node.parent is None:
-            return None
-        node = node.parent
-    return node
-
-
-def _ancestor_ids(node: LexborNode) -> set[int]:
-    """``node`` and its ancestors."""
+def _ancestor_ids(node: LexborNode, below: LexborNode | None = None) -> set[int]:
+    """``node`` and its ancestors; only those under ``below``, when it is given."""
+    stop = below.mem_id if below is not None else None
     found = set()
     current: LexborNode | None = node
     while current is not None:
-        found.add(current.mem_id)
+        mem_id = current.mem_id
+        if mem_id == stop:
+            break
+        found.add(mem_id)
         current = current.parent
     return found
 
@@ -345,13 +439,13 @@ def _ancestor_ids(node: LexborNode) -> set[int]:
 def _siblings_of_shape(best: _Group, groups: list[_Group], page: _Page) -> list[_Group]:
     """The winner and groups of the same shape close to it (one list split by headings)."""
     def shape(g: _Group) -> tuple[str, str, str]:
-        return g.tag, g.parent.tag, g.parent.attributes.get("class") or ""
+        return g.tag, g.parent.tag, g.parent.attrs.get("class") or ""
 
-    chosen, best_shape = [best], shape(best)
+    chosen, best_shape, best_above = [best], shape(best), _above(best.parent)
     for group in groups:
         # The tag first: it rules out most groups without reading the parent's attributes.
         if (group is best or group.tag != best.tag or shape(group) != best_shape
-                or not any(group.links.values()) or not _near(best, group)):
+                or not any(group.links.values()) or not _near(best_above, _above(group.parent))):
             continue
         spread = sum(_rivals(links, _main_link(links)) for links in group.links.values()) / len(group.members)
         if spread <= 1.5 and not _is_noise(group, page):
@@ -361,18 +455,25 @@ def _siblings_of_shape(best: _Group, groups: list[_Group], page: _Page) -> list[
     return chosen
 
 
-def _near(a: _Group, b: _Group) -> bool:
-    """The two groups share an ancestor 1 to 3 levels above their parents."""
-    for k in (1, 2, 3):
-        x, y = _ancestor(a.parent, k), _ancestor(b.parent, k)
-        if x is not None and y is not None and x.mem_id == y.mem_id:
-            return True
-    return False
+def _above(node: LexborNode) -> list[int | None]:
+    """The mem_ids of the node's ancestors 1 to 3 levels up (None past the top)."""
+    ids: list[int | None] = []
+    current: LexborNode | None = node
+    for _ in range(3):
+        current = current.parent if current is not None else None
+        ids.append(current.mem_id if current is not None else None)
+    return ids
+
+
+def _near(a: list[int | None], b: list[int | None]) -> bool:
+    """Two groups, by the _above of their parents, share an ancestor 1 to 3 levels above them."""
+    return any(x is not None and x == y for x, y in zip(a, b, strict=True))
 
 
 def _bound(group: _Group) -> float:
     """No less than _score(group): every factor of the score at its best."""
-    return sum(min(max(link.weight for link in links), 30.0) for links in group.links.values()) * 2.5
+    return sum(min(links[0].weight if len(links) == 1 else max(link.weight for link in links), 30.0)
+               for links in group.links.values()) * 2.5
 
 
 def _best_group(groups: list[_Group], page_host: str, page: _Page) -> _Group | None:
@@ -393,10 +494,14 @@ def _best_group(groups: list[_Group], page_host: str, page: _Page) -> _Group | N
 
 def find_records(tree: LexborHTMLParser, ctx: PageContext) -> list[Record]:
     """The page's main list, item by item, in page order."""
+    return _find_records(tree, ctx, None)
+
+
+def _find_records(tree: LexborHTMLParser, ctx: PageContext, scan: NextScan | None) -> list[Record]:
     anchors = tree.css("a[href]")
-    links = _good_links(anchors, ctx)
-    groups = _groups(links)
+    links = _good_links(anchors, ctx, scan)
     page = _page_facts(tree, anchors)
+    groups = _groups(links, page)
     best = _best_group(groups, host_of(ctx.url), page)
     if best is None or (best.noise and best.dated < 0.5):
         return []  # only menus and link boxes: the page has no list (or it vanished)
@@ -429,9 +534,9 @@ def _record(lead: LexborNode, extent: list[LexborNode], main: _Link, ctx: PageCo
     if title_node is link and not leaf:
         title = _without_dates(link, title)
     record = Record(lead=lead, extent=extent, link=link, title_node=title_node, title=title, url=main.url)
-    nodes = _walk(extent, skip)  # walked once for both fields
-    _find_date(record, nodes, ctx, leaf)
-    _find_summary(record, nodes, page)
+    walk = _walk(extent, skip, title_node, page.linked if title_node is link else {}, lead.parent)
+    _find_date(record, walk.nodes, ctx, leaf, walk.wordy)
+    _find_summary(record, walk.boxes)
     return record
 
 
@@ -449,54 +554,81 @@ def _without_dates(link: LexborNode, title: str) -> str:
     return title
 
 
-def _walk(extent: list[LexborNode], skip: set[int]) -> list[LexborNode]:
-    """Element and text nodes of the extent in page order, outside the title (``skip``,
-    a whole subtree) and outside <script> and <style>."""
-    out = []
+@dataclass(slots=True)
+class _Walk:
+    """An item's nodes outside its title, walked once for both its date and its summary."""
+
+    nodes: list[LexborNode]  # elements and text nodes, in page order
+    wordy: set[int]  # nodes whose text holds a word (an ideograph no date uses), so no date
+    boxes: list[LexborNode]  # the elements that may hold the summary
+
+
+def _walk(extent: list[LexborNode], skip: set[int], title_node: LexborNode, linked: Mapping[int, object],
+          below: LexborNode | None) -> _Walk:
+    """The extent's elements and text nodes outside the title (``skip``, a whole subtree)
+    and outside <script> and <style>, but for blank text nodes (the indentation between
+    tags), which neither field reads. No summary is a link, holds one of ``linked`` (a
+    list of links) or holds the title. ``below`` holds the extent: nothing above is walked."""
+    around = _ancestor_ids(title_node, below=below)  # the boxes holding the title's text
+    wordy = set(around) if has_word(title_node.text(deep=True)) else set()
+    stop = below.mem_id if below is not None else None
+    walk = _Walk([], wordy, [])
     for top in extent:
         if top.mem_id in skip:
             continue
         hidden = skip
-        # traverse() walks in C; the subtrees to leave out are dropped by id.
-        for node in top.traverse(include_text=True):
-            if node.mem_id in hidden:
+        # traverse() walks in C, and skips the blank text nodes there; the subtrees to
+        # leave out are dropped by id.
+        for node in top.traverse(include_text=True, skip_empty=True):
+            mem_id = node.mem_id
+            if mem_id in hidden:
                 continue
-            out.append(node)
-            if node.is_element_node and node.tag in ("script", "style"):
-                inside = {n.mem_id for n in node.traverse(include_text=True)}
-                inside.discard(node.mem_id)
-                hidden = hidden | inside
-    return out
+            walk.nodes.append(node)
+            if node.is_element_node:
+                tag = node.tag
+                if tag in ("script", "style"):
+                    inside = {n.mem_id for n in node.traverse(include_text=True)}
+                    inside.discard(mem_id)
+                    hidden = hidden | inside
+                elif tag != "a" and mem_id not in around and mem_id not in linked:
+                    walk.boxes.append(node)
+            elif node.is_text_node and has_word(node.text_content):
+                # It and its boxes, up to one already in (its boxes are in too).
+                current: LexborNode | None = node
+                while current is not None and (mem_id := current.mem_id) != stop and mem_id not in wordy:
+                    wordy.add(mem_id)
+                    current = current.parent
+    return walk
 
 
 def _element_of(node: LexborNode) -> LexborNode:
     return node if node.is_element_node else node.parent
 
 
-def _find_date(record: Record, walked: list[LexborNode], ctx: PageContext, leaf: bool) -> None:
+def _find_date(record: Record, walked: list[LexborNode], ctx: PageContext, leaf: bool,
+               wordy: set[int]) -> None:
     # A node that is just a date ("[2025-01-08]", "发布时间：2025年01月08日"), then a
-    # <time datetime>, then a short text that holds a date among other words. The nodes
-    # and their texts are gathered while looking for the first: it usually ends early.
-    nodes: list[LexborNode] = []
-    texts: list[str] = []
+    # <time datetime>, then a short text that holds a date among other words. The texts
+    # are gathered while looking for the first: it usually ends early. Those of ``wordy``
+    # nodes, known to hold words, are read only if the look for a date among words needs them.
+    raws: list[str | None] = []
     failed: set[str] = set()  # a <p> and its only text node read the same: judged once
     for node in walked:
-        # Spaced: a day badge and its year-month in two spans ("08" "2025-01") stay apart.
-        raw = node.text(deep=True, separator=" ") if node.is_element_node else node.text_content
-        text = clean_text(raw) if raw and len(raw) <= 120 and not raw.isspace() else ""
-        if text and text not in failed:
+        raw = None if node.mem_id in wordy else _date_text(node)
+        if raw and raw not in failed:
+            text = clean_text(raw)
             if looks_like_date(text) and _set_date(record, text, _element_of(node), ctx):
                 return
-            failed.add(text)
-        nodes.append(node)
-        texts.append(text)
-    for node in nodes:
+            failed.add(raw)
+        raws.append(raw)
+    for node in walked:
         if node.is_element_node:
             for attr in ("datetime", "data-date", "data-time", "content"):
-                value = clean_text(node.attributes.get(attr))
+                value = clean_text(node.attrs.get(attr))
                 if value and len(value) <= 40 and _set_date(record, value, node, ctx):
                     return
-    for node, text in zip(nodes, texts, strict=True):
+    for node, raw in zip(walked, raws, strict=True):
+        text = clean_text(_date_text(node) if raw is None else raw)
         if text and len(text) <= 60 and _DATE_HINT.search(text) and _set_date(
                 record, text, _element_of(node), ctx):
             return
@@ -508,6 +640,13 @@ def _find_date(record: Record, walked: list[LexborNode], ctx: PageContext, leaf:
                 return
 
 
+def _date_text(node: LexborNode) -> str:
+    # The raw text the date search reads: "" when it is blank, or too long for a date.
+    # Spaced: a day badge and its year-month in two spans ("08" "2025-01") stay apart.
+    raw = node.text(deep=True, separator=" ") if node.is_element_node else node.text_content
+    return raw if raw and len(raw) <= 120 and not raw.isspace() else ""
+
+
 def _set_date(record: Record, text: str, node: LexborNode, ctx: PageContext) -> bool:
     day = date_from_text(text, ctx)
     if day is None:
@@ -517,24 +656,22 @@ def _set_date(record: Record, text: str, node: LexborNode, ctx: PageContext) -> 
     return True
 
 
-def _find_summary(record: Record, walked: list[LexborNode], page: _Page) -> None:
-    best, best_len = None, 0
-    # Boxes around the title or the date hold more than a summary.
-    around = _ancestor_ids(record.title_node)
-    if record.date_node is not None:
-        around |= _ancestor_ids(record.date_node)
-    for node in walked:
-        if not node.is_element_node or node.tag in ("a", "script", "style") or node.mem_id in around:
+def _find_summary(record: Record, boxes: list[LexborNode]) -> None:
+    # Boxes around the date hold more than a summary (those around the title are out already).
+    near_date = (_ancestor_ids(record.date_node, below=record.lead.parent)
+                 if record.date_node is not None else set())
+    best, best_text = None, ""
+    for node in boxes:
+        if node.mem_id in near_date:
             continue
-        if record.title_node is record.link and node.mem_id in page.linked:
-            continue  # a list of links
         text = node_text(node)
-        if text_weight(text) < 12 or text == record.title or looks_like_date(text):
+        # ">=": the innermost of nested boxes with the same text. The length first: it is cheap.
+        if len(text) < len(best_text) or not _weighs(text, 12) or text == record.title or looks_like_date(
+                text):
             continue
-        if len(text) >= best_len:  # ">=": the innermost of nested boxes with the same text
-            best, best_len = node, len(text)
+        best, best_text = node, text
     if best is not None:
-        record.summary, record.summary_node = node_text(best), best
+        record.summary, record.summary_node = best_text, best
 
 
 # --- explain: selectors that reproduce the result with parser = "css" ----------------------

@@ -6,7 +6,7 @@ import datetime as dt
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass
-from functools import cached_property
+from functools import cached_property, lru_cache
 
 from selectolax.lexbor import LexborHTMLParser, LexborNode
 
@@ -50,12 +50,19 @@ _NEXT_WORDS = frozenset(
     {"下一页", "下页", "后页", "后一页", "下一頁", "next", "nextpage", "older", "olderposts",
      "olderentries", "olderarticles", "oldernews", "更早"}
 )  # fmt: skip
-_LABEL_NOISE = re.compile(r"[\s<>«»‹›→←≫\[\]【】()（）.·|/\\\-]+")
+_NOISE_CHARS = r"\s<>«»‹›→←≫\[\]【】()（）.·|/\\\-"
+_LABEL_NOISE = re.compile(f"[{_NOISE_CHARS}]+")
+# A character that is neither noise nor, in either case, a letter of _NEXT_WORDS (no other
+# character lower-cases to one): text holding one is no next label, whatever it says.
+_NEXT_LETTERS = "".join(sorted(set("".join(_NEXT_WORDS))))
+_NOT_NEXT = re.compile(f"[^{_NOISE_CHARS}{_NEXT_LETTERS}{_NEXT_LETTERS.upper()}]")
 # Arrows alone: "›" and ">" read as next; "»"/">>" is as often "last page", so it is tried last.
 _NEXT_ARROWS = frozenset({"›", ">", "→", "›››", "››"})
 _WEAK_ARROWS = frozenset({"»", ">>", "»»", "≫"})
 _CURRENT_CLASS = re.compile(r"active|current|\bcur\b|\bon\b|selected|\bsel\b|\bnow\b|thisclass|\bthis\b")
 _DISABLED = re.compile(r"disabled")
+# Elements whose class or id holds "next" in any case (no other character lower-cases to its letters).
+_NEXT_CLASSED = '[class*="next" i], [id*="next" i]'
 _CREATE_PAGE = re.compile(
     r"createPageHTML\(\s*(?:(['\"])[^'\"]*\1\s*,\s*)?(\d+)\s*,\s*(\d+)\s*,\s*(['\"])([^'\"]*)\4"
     r"\s*,\s*(['\"])([^'\"]*)\6"
@@ -91,49 +98,91 @@ def find_next(tree: LexborHTMLParser, ctx: PageContext) -> NextLink | None:
     current, "index", "shtml") script of TRS-style CMSs (pages index.shtml, index_1.shtml...);
     a numbered pager (the number after the current page's); a lone "»" link.
     """
-    for node in tree.css('link[rel~="next"], a[rel~="next"]'):
-        url = ctx.resolve(node.attributes.get("href"))
-        if url and not ctx.is_self(url):
-            return NextLink(url, "rel", node)
-    by_class = arrow = weak = None
-    numbered: list[tuple[LexborNode, int, str]] = []
-    for node in tree.css("a[href]"):
+    scan = NextScan(tree, ctx)
+    if scan.found is None:
+        for node in tree.css("a[href]"):
+            scan.read(node, clean_text(node.text(deep=True)))
+            if scan.found is not None:
+                break
+    return scan.result()
+
+
+class NextScan:
+    """find_next as it reads the page's links (a[href], in page order) one at a time, for a
+    caller that reads each link anyway: ``read`` them until ``found``, then ``result``."""
+
+    def __init__(self, tree: LexborHTMLParser, ctx: PageContext) -> None:
+        self.tree, self.ctx = tree, ctx
+        self.found = _rel_next(tree, ctx)  # a rel=next or labelled link ends the reading
+        self._by_class: NextLink | None = None
+        self._arrow: NextLink | None = None
+        self._weak: NextLink | None = None
+        self._numbered: list[tuple[LexborNode, int, str]] = []
+        # One query, rather than reading two nodes' attributes a link.
+        self._classed = set() if self.found else {node.mem_id for node in tree.css(_NEXT_CLASSED)}
+
+    def read(self, node: LexborNode, raw: str) -> None:
+        """Take a link into account; ``raw`` is clean_text(node.text(deep=True))."""
         # What the link could be is judged first: most links (items, menus) are none of
         # these, and resolving their URL is the costly part.
-        raw = clean_text(node.text(deep=True))
-        label = _LABEL_NOISE.sub("", raw.lower())
+        label = _label(raw)
         if label in _NEXT_WORDS or (not label.isdigit() and _attrs_say_next(node)):
             kind = "label"
         elif label.isdigit() and len(label) <= 5:
             kind = "number"
-        elif by_class is None and len(raw) <= 12 and "next" in _classes(node) + " " + _classes(node.parent):
+        elif self._by_class is None and len(raw) <= 12 and (
+                node.mem_id in self._classed
+                or (parent := node.parent) is not None and parent.mem_id in self._classed):
             kind = "class"
-        elif arrow is None and raw in _NEXT_ARROWS:
+        elif self._arrow is None and raw in _NEXT_ARROWS:
             kind = "arrow"
-        elif weak is None and raw in _WEAK_ARROWS:
+        elif self._weak is None and raw in _WEAK_ARROWS:
             kind = "weak"
         else:
-            continue
+            return
+        ctx = self.ctx
         url = ctx.resolve(node.attrs.get("href"))
         if not url or ctx.is_self(url) or _disabled(node):
-            continue
+            return
         if kind == "label":
-            return NextLink(url, "label", node)
-        if kind == "number":
-            numbered.append((node, int(label), url))
+            self.found = NextLink(url, "label", node)
+        elif kind == "number":
+            self._numbered.append((node, int(label), url))
         elif kind == "class":
-            by_class = NextLink(url, "class", node)
+            self._by_class = NextLink(url, "class", node)
         elif kind == "arrow":
-            arrow = NextLink(url, "arrow", node)
+            self._arrow = NextLink(url, "arrow", node)
         else:
-            weak = NextLink(url, "arrow", node)
-    return by_class or arrow or _from_script(tree, ctx) or _from_pager(numbered, ctx) or weak
+            self._weak = NextLink(url, "arrow", node)
+
+    def result(self) -> NextLink | None:
+        return (self.found or self._by_class or self._arrow or _from_script(self.tree, self.ctx)
+                or _from_pager(self._numbered, self.ctx) or self._weak)
+
+
+def _rel_next(tree: LexborHTMLParser, ctx: PageContext) -> NextLink | None:
+    for node in tree.css('link[rel~="next"], a[rel~="next"]'):
+        url = ctx.resolve(node.attributes.get("href"))
+        if url and not ctx.is_self(url):
+            return NextLink(url, "rel", node)
+    return None
 
 
 def _attrs_say_next(node: LexborNode) -> bool:
     attrs = node.attrs
-    return any(_LABEL_NOISE.sub("", value.lower()) in _NEXT_WORDS
-               for value in (attrs.get("title"), attrs.get("aria-label")) if value)
+    return _says_next(attrs.get("title")) or _says_next(attrs.get("aria-label"))
+
+
+def _says_next(value: str | None) -> bool:
+    # The quick refusal spares most titles (a link's title attribute) the label.
+    return bool(value) and not _NOT_NEXT.search(value) and _label(value) in _NEXT_WORDS
+
+
+@lru_cache(maxsize=4096)
+def _label(text: str) -> str:
+    # Lower-case, without spaces, arrows and brackets. Cached: a site's pages share their
+    # menus, pagers and labels.
+    return _LABEL_NOISE.sub("", text.lower())
 
 
 def find_next_url(tree: LexborHTMLParser, ctx: PageContext) -> str | None:

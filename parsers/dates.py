@@ -16,7 +16,7 @@ from collections.abc import Callable
 from functools import lru_cache
 from zoneinfo import ZoneInfo
 
-__all__ = ["looks_like_date", "parse_date"]
+__all__ = ["has_word", "looks_like_date", "parse_date"]
 
 # NFKC folds full-width digits and punctuation; these hyphen look-alikes survive it.
 # Em dashes are left alone: sites use them to separate a title from its date.
@@ -274,6 +274,7 @@ def parse_date(
 
 
 _ISO_DAY = re.compile(r"(\d{4})-(\d{2})-(\d{2})")
+_ISO_CELL = re.compile(r"(?:19|20)\d\d-\d\d-\d\d", re.ASCII)
 _TIME_RE = re.compile(r"(?<!\d)\d{1,2}:\d{2}(?::\d{2})?(?!\d)")
 _FILLER_RE = re.compile(
     r"发布时间|发布日期|更新时间|更新日期|发表时间|发表日期|发表于|发布于|更新于|时间|日期|发布|更新"
@@ -284,13 +285,22 @@ _FILLER_RE = re.compile(
     re.IGNORECASE,
 )
 _DECORATION = " \t\r\n()[]{}<>【】〔〕〖〗《》「」『』:;,|/\\-.·•~"
+_DATE_IDEOGRAPHS = "年月日号刚才半个小时前秒分钟头天周星期今昨一二两三四五六七八九十发布间更新表于礼拜"
 # A character none of _RULES, _TIME_RE, _FILLER_RE and _DECORATION can consume (nor any
 # ASCII, kept for simplicity). Text holding one is no date cell: this spares most titles
 # and summaries the full scan. Keep it in step with those patterns.
 _FOREIGN = re.compile(
-    r"[^\x00-\x7f年月日号刚才半个小时前秒分钟头天周星期今昨一二两三四五六七八九十发布间更新表于礼拜"
+    rf"[^\x00-\x7f{_DATE_IDEOGRAPHS}"
     r"【】〔〕〖〗《》「」『』·•\u0130\u0131\u017f\u212a]"  # the last four: what (?i) folds to ASCII
 )
+# A CJK ideograph (of the block NFKC leaves as it is) that no date uses: most titles hold one.
+_WORD_IDEOGRAPH = re.compile(rf"[^\x00-\u4dff\ua000-\U0010ffff{_DATE_IDEOGRAPHS}]")
+
+
+def has_word(text: str) -> bool:
+    """True when ``text`` holds an ideograph no date uses: then neither it nor any text
+    containing it looks_like_date (cheaper to ask than looks_like_date)."""
+    return _WORD_IDEOGRAPH.search(text) is not None
 
 
 def looks_like_date(text: str) -> bool:
@@ -302,6 +312,8 @@ def looks_like_date(text: str) -> bool:
     """
     if not isinstance(text, str):
         return False
+    if _ISO_CELL.fullmatch(text):  # the commonest date cell, which the first rule takes whole
+        return True
     foreign = _FOREIGN.search(text)
     if foreign and "\u4e00" <= foreign[0] <= "\u9fff":
         return False  # a CJK ideograph NFKC keeps as it is (most titles): skip normalizing

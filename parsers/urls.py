@@ -55,7 +55,21 @@ def resolve_url(href: str | None, page_url: str, base_href: str | None = None) -
         prefix = _prefix(page_url, base_href, "/x" if href[0] == "/" else "x")
         if prefix is not None:
             return prefix + href
+    elif _PLAIN_ABSOLUTE.fullmatch(href) and _parses_alone(page_url, base_href):
+        return href  # what _resolve makes of it: the page's URL cannot change or refuse it
     return _resolve(href, page_url, base_href)
+
+
+# An absolute link in the form _resolve gives it: lower-case http(s), a plain host, a path
+# of plain segments, no query or fragment.
+_PLAIN_ABSOLUTE = re.compile(r"https?://[a-z0-9-]+(?:\.[a-z0-9-]+)*(?::[0-9]+)?(?:/[\w~%+,=.-]*)*", re.ASCII)
+
+
+def _parses_alone(page_url: str, base_href: str | None) -> bool:
+    # No <base> to resolve, and a page URL whose host urljoin cannot refuse (it refuses
+    # unbalanced brackets and some non-ASCII hosts).
+    return not (base_href and base_href.strip()) and page_url.isascii() and "[" not in page_url \
+        and "]" not in page_url
 
 
 _NOT_PLAIN_URL = re.compile(r"[?#;\s\\]")

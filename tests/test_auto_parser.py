@@ -19,6 +19,7 @@ from parsers import page_tree, parse_listing
 from parsers.auto import explain
 from parsers.context import PageContext, find_next
 from parsers.css import extract
+from parsers.dates import has_word, looks_like_date
 from parsers.text import clean_text
 
 LAYOUTS = Path(__file__).parent / "layouts"
@@ -250,3 +251,30 @@ def test_explain_numbered_pager_uses_the_current_marker(pager, selector):
                    for i in range(1, 5))
     explained = explain_html(f'<ul class="list">{rows}</ul><div class="pages">{pager}</div>')
     assert explained.reproduces and explained.selectors["next"] == f"div.pages {selector}"
+
+
+@pytest.mark.parametrize("html", TUNING + HOLDOUT + BLIND, ids=lambda p: p.stem)
+def test_auto_finds_the_next_link_find_next_finds(html):
+    # parse reads the links once for titles and the next link together.
+    body, exp = load(html)
+    fetched = dt.datetime.fromisoformat(exp["fetched_at"])
+    page = parse_listing(body, exp["url"], parser="auto", fetched_at=fetched)
+    tree, ctx, _ = page_tree(body, exp["url"], fetched_at=fetched)
+    found = find_next(tree, ctx)
+    assert page.next_url == (found.url if found else None)
+
+
+def test_a_link_text_in_pieces_is_a_spaced_title_and_a_joined_label():
+    rows = "".join(f'<li><a href="/n/{i}.html">第{i}条新闻<br>标题比较长</a><span>2025-01-0{i}</span></li>'
+                   for i in range(1, 4))
+    html = f'<ul class="list">{rows}</ul><div class="pages"><a href="l_2.html">下<b>一</b>页</a></div>'
+    page = parse_listing(html.encode(), "https://x.example.cn/news/l_1.html", parser="auto",
+                         fetched_at=FETCHED)
+    assert [i.title for i in page.items] == [f"第{i}条新闻 标题比较长" for i in range(1, 4)]
+    assert page.next_url == "https://x.example.cn/news/l_2.html"
+
+
+@pytest.mark.parametrize("text", ["新闻 2025-01-08", "2025年1月8日 发布会", "【通知】1月8日", "昨天 标题"])
+def test_a_text_with_a_word_in_it_is_no_date_cell(text):
+    assert has_word(text) and not looks_like_date(text)
+    assert not has_word("发布时间：2025年01月08日") and looks_like_date("发布时间：2025年01月08日")
