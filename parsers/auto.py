@@ -98,18 +98,22 @@ class _Link:
     url: str
     text: str
     weight: float
+    raw: str  # node.text(deep=True), as read for the title: later questions about the link reuse it
 
 
 @dataclass(slots=True)
 class _Group:
     parent: LexborNode
     tag: str
-    members: list[LexborNode] = field(default_factory=list)
-    links: dict[int, list[_Link]] = field(default_factory=dict)
-    score: float = 0.0
+    members: list[LexborNode]
+    links: dict[int, list[_Link]]  # each member's title links, in the members' order
     leads: list[LexborNode] = field(default_factory=list)
     extents: list[list[LexborNode]] = field(default_factory=list)  # item_extents(leads)
-    dated: float = 0.0  # share of members with a date
+    # What the score is made of (see _measure and _score):
+    weights: float = 0.0  # of the members' main links, each up to 30
+    same_host: int = 0  # members whose main link stays on the page's host
+    spread: float = 0.0  # title-like URLs a member: 1 for items, many for boxes of whole lists
+    dated: float | None = None  # share of members with a date; None until _dated_share
     noise: bool = False  # inside navigation, a footer, a "hot" box...
 
 
@@ -185,7 +189,8 @@ def _good_links(anchors: list[LexborNode], ctx: PageContext, scan: NextScan | No
     for node in anchors:
         child = node.child
         whole = child is None or child.next is None and child.is_text_node  # the text in one piece
-        text = clean_text(child.text_content if child is not None and whole else node.text(deep=True))
+        raw = (child.text_content if child is not None and whole else node.text(deep=True)) or ""
+        text = clean_text(raw)
         if scan is not None and scan.found is None:
             scan.read(node, text)
         if not whole:
@@ -201,7 +206,7 @@ def _good_links(anchors: list[LexborNode], ctx: PageContext, scan: NextScan | No
         url = ctx.resolve(node.attrs.get("href"))
         if not url or ctx.is_self(url):
             continue
-        links.append(_Link(node, url, text, weight))
+        links.append(_Link(node, url, text, weight, raw))
     return links
 
 
@@ -219,26 +224,36 @@ def _title_facts(text: str) -> tuple[bool, float]:
     return cut_short, weight
 
 
-def _groups(links: list[_Link], page: _Page) -> list[_Group]:
-    groups: dict[tuple[int, str], _Group] = {}
+_Votes = dict[tuple[int, str], dict[int, list[_Link]]]
+
+
+def _votes(links: list[_Link], page: _Page) -> _Votes:
+    """The title links' votes for their ancestors: by group key (the parent's mem_id, the
+    tag), each member's mem_id and its links, members in the order of their first link."""
+    votes: _Votes = {}
     linked = page.linked  # holds every link and its ancestors
     for link in links:
         mem_id = link.node.mem_id
         for _ in range(_MAX_DEPTH):
-            node, parent, key = linked[mem_id]
+            key = linked[mem_id][2]
             if key is None:
                 break
-            group = groups.get(key)
-            if group is None:
-                group = groups[key] = _Group(parent, key[1])
-            votes = group.links.get(mem_id)
-            if votes is None:
-                group.members.append(node)
-                group.links[mem_id] = [link]
+            members = votes.get(key)
+            if members is None:
+                votes[key] = {mem_id: [link]}
             else:
-                votes.append(link)
+                voters = members.get(mem_id)
+                if voters is None:
+                    members[mem_id] = [link]
+                else:
+                    voters.append(link)
             mem_id = key[0]
-    return list(groups.values())
+    return votes
+
+
+def _group(key: tuple[int, str], members: dict[int, list[_Link]], page: _Page) -> _Group:
+    linked = page.linked
+    return _Group(linked[key[0]][0], key[1], [linked[mem_id][0] for mem_id in members], members)
 
 
 def _main_link(links: list[_Link]) -> _Link:
@@ -262,7 +277,7 @@ def _rivals(links: list[_Link], main: _Link) -> int:
 
 
 def _noisy_classes(node: LexborNode) -> bool:
-    attrs = node.attrs
+    attrs = node.attributes  # a dict: node.attrs.get of a missing id raises and catches a KeyError
     return _noise_class(((attrs.get("class") or "") + " " + (attrs.get("id") or "")).strip())
 
 
@@ -393,33 +408,45 @@ def _next_element(node: LexborNode) -> LexborNode | None:
     return sib
 
 
-def _score(group: _Group, page_host: str, page: _Page) -> float:
-    members = group.members  # each holds at least one title link: that is how it joined
-    if len(members) < 2:
-        return 0.0
-    weights, dated, same_host, urls = 0.0, 0, 0, 0
+def _measure(group: _Group, page_host: str, page: _Page) -> None:
+    """The group's items and all its score is made of but the dated share (once: a group
+    of two members or more has leads once measured)."""
+    if group.leads:
+        return
     group.leads = _leads(group)
-    extents = group.extents = item_extents(group.leads)
-    # group.links holds each member's links, in the members' order.
-    for links, extent in zip(group.links.values(), extents, strict=True):
+    group.extents = item_extents(group.leads)
+    weights, same_host, urls = 0.0, 0, 0
+    for links in group.links.values():
         main = _main_link(links)
         urls += _rivals(links, main)
         weights += min(main.weight, 30.0)
         same_host += host_of(main.url) == page_host
-        text = " ".join([n.text(deep=True) for n in extent]) if len(extent) > 1 else extent[0].text(deep=True)
-        rest = text.replace(main.node.text(deep=True), " ")
-        if _DATE_HINT.search(rest) or page.has_time and any(
-                n.is_element_node and n.css_first("time[datetime]") for n in extent):
-            dated += 1
-    n = len(members)
-    spread = urls / n  # 1 for items; blocks that each hold a whole list score low
-    group.dated, group.noise = dated / n, _is_noise(group, page)
-    score = weights * (1 + 1.5 * group.dated) * (0.6 + 0.4 * same_host / n)
-    if spread > 1.5:
-        score /= spread * spread
+    group.weights, group.same_host, group.spread = weights, same_host, urls / len(group.members)
+    group.noise = _is_noise(group, page)
+
+
+def _score(group: _Group, dated: float) -> float:
+    """The measured group's score, were ``dated`` the share of its members with a date.
+    It grows with ``dated``: with 0.0, it is the least the group can score."""
+    score = group.weights * (1 + 1.5 * dated) * (0.6 + 0.4 * group.same_host / len(group.members))
+    if group.spread > 1.5:
+        score /= group.spread * group.spread
     if group.noise:
         score *= 0.2
     return score
+
+
+def _dated_share(group: _Group, page: _Page) -> float:
+    """The share of the measured group's members with a date outside their title, found once."""
+    if group.dated is None:
+        dated = 0
+        for links, extent in zip(group.links.values(), group.extents, strict=True):
+            rest = _item_text(extent).replace(_main_link(links).raw, " ")
+            if _DATE_HINT.search(rest) or page.has_time and any(
+                    n.is_element_node and n.css_first("time[datetime]") for n in extent):
+                dated += 1
+        group.dated = dated / len(group.members)
+    return group.dated
 
 
 def _ancestor_ids(node: LexborNode, below: LexborNode | None = None) -> set[int]:
@@ -437,14 +464,14 @@ def _ancestor_ids(node: LexborNode, below: LexborNode | None = None) -> set[int]
 
 
 def _siblings_of_shape(best: _Group, groups: list[_Group], page: _Page) -> list[_Group]:
-    """The winner and groups of the same shape close to it (one list split by headings)."""
+    """The winner and groups of the same shape close to it (one list split by headings).
+    ``groups`` are those of the winner's tag."""
     def shape(g: _Group) -> tuple[str, str, str]:
-        return g.tag, g.parent.tag, g.parent.attrs.get("class") or ""
+        return g.tag, g.parent.tag, g.parent.attributes.get("class") or ""
 
     chosen, best_shape, best_above = [best], shape(best), _above(best.parent)
     for group in groups:
-        # The tag first: it rules out most groups without reading the parent's attributes.
-        if (group is best or group.tag != best.tag or shape(group) != best_shape
+        if (group is best or shape(group) != best_shape
                 or not any(group.links.values()) or not _near(best_above, _above(group.parent))):
             continue
         spread = sum(_rivals(links, _main_link(links)) for links in group.links.values()) / len(group.members)
@@ -477,19 +504,41 @@ def _bound(group: _Group) -> float:
 
 
 def _best_group(groups: list[_Group], page_host: str, page: _Page) -> _Group | None:
-    """The first group with the highest score above 0, as scoring every group in order
-    finds it; groups whose bound cannot reach the best score so far are not scored."""
-    ranked = sorted(((_bound(g), i, g) for i, g in enumerate(groups) if len(g.members) >= 2),
-                    key=lambda t: -t[0])
+    """The first group (of those with two members or more) with the highest score above 0,
+    as scoring every group in order finds it; groups whose bound cannot reach the best
+    score so far are not scored."""
+    ranked = sorted(((_bound(g), i, g) for i, g in enumerate(groups)), key=lambda t: -t[0])
     best, best_score, best_index = None, 0.0, -1
-    for bound, index, group in ranked:
+    for rank, (bound, index, group) in enumerate(ranked):
         if bound < best_score:
             break  # sorted by bound: no later group can win either
-        group.score = _score(group, page_host, page)
-        tie = group.score == best_score and best is not None and index < best_index
-        if group.score > best_score or tie:
-            best, best_score, best_index = group, group.score, index
+        _measure(group, page_host, page)
+        # The dated share costs the most to find: a group that wins at its least score goes without.
+        least = _score(group, 0.0)
+        if least > best_score and _beats_later(least, ranked[rank + 1:], page_host, page):
+            return group
+        score = _score(group, _dated_share(group, page))
+        tie = score == best_score and best is not None and index < best_index
+        if score > best_score or tie:
+            best, best_score, best_index = group, score, index
     return best
+
+
+def _item_text(extent: list[LexborNode]) -> str:
+    # Its nodes' raw texts, spaced.
+    return " ".join([n.text(deep=True) for n in extent]) if len(extent) > 1 else extent[0].text(deep=True)
+
+
+def _beats_later(score: float, later: list[tuple[float, int, _Group]], page_host: str, page: _Page) -> bool:
+    """No group of ``later`` (as ranked by _best_group) can reach ``score``: by its bound,
+    or, measured, by its score were all its members dated."""
+    for bound, _, group in later:
+        if bound < score:
+            return True  # sorted by bound: neither can the rest
+        _measure(group, page_host, page)
+        if _score(group, 1.0) >= score:
+            return False
+    return True
 
 
 def find_records(tree: LexborHTMLParser, ctx: PageContext) -> list[Record]:
@@ -501,11 +550,16 @@ def _find_records(tree: LexborHTMLParser, ctx: PageContext, scan: NextScan | Non
     anchors = tree.css("a[href]")
     links = _good_links(anchors, ctx, scan)
     page = _page_facts(tree, anchors)
-    groups = _groups(links, page)
-    best = _best_group(groups, host_of(ctx.url), page)
-    if best is None or (best.noise and best.dated < 0.5):
+    votes = _votes(links, page)
+    # Most groups are never looked at: those of one member cannot win, and only those of
+    # the winner's tag can join it. Each is made when it is first needed.
+    made = {key: _group(key, members, page) for key, members in votes.items() if len(members) >= 2}
+    best = _best_group(list(made.values()), host_of(ctx.url), page)
+    if best is None or (best.noise and _dated_share(best, page) < 0.5):
         return []  # only menus and link boxes: the page has no list (or it vanished)
-    chosen = _siblings_of_shape(best, groups, page)
+    same_tag = [made[key] if key in made else _group(key, members, page)
+                for key, members in votes.items() if key[1] == best.tag]
+    chosen = _siblings_of_shape(best, same_tag, page)
     if len(chosen) > 1:
         order = {n.mem_id: i for i, n in enumerate(tree.root.traverse())}
         chosen.sort(key=lambda g: order.get(g.members[0].mem_id, 0))
@@ -534,7 +588,8 @@ def _record(lead: LexborNode, extent: list[LexborNode], main: _Link, ctx: PageCo
     if title_node is link and not leaf:
         title = _without_dates(link, title)
     record = Record(lead=lead, extent=extent, link=link, title_node=title_node, title=title, url=main.url)
-    walk = _walk(extent, skip, title_node, page.linked if title_node is link else {}, lead.parent)
+    title_raw = main.raw if title_node is link else title_node.text(deep=True)
+    walk = _walk(extent, skip, title_node, title_raw, page.linked if title_node is link else {}, lead.parent)
     _find_date(record, walk.nodes, ctx, leaf, walk.wordy)
     _find_summary(record, walk.boxes)
     return record
@@ -563,14 +618,15 @@ class _Walk:
     boxes: list[LexborNode]  # the elements that may hold the summary
 
 
-def _walk(extent: list[LexborNode], skip: set[int], title_node: LexborNode, linked: Mapping[int, object],
-          below: LexborNode | None) -> _Walk:
+def _walk(extent: list[LexborNode], skip: set[int], title_node: LexborNode, title_raw: str,
+          linked: Mapping[int, object], below: LexborNode | None) -> _Walk:
     """The extent's elements and text nodes outside the title (``skip``, a whole subtree)
     and outside <script> and <style>, but for blank text nodes (the indentation between
     tags), which neither field reads. No summary is a link, holds one of ``linked`` (a
-    list of links) or holds the title. ``below`` holds the extent: nothing above is walked."""
+    list of links) or holds the title. ``title_raw`` is title_node.text(deep=True). ``below``
+    holds the extent: nothing above is walked."""
     around = _ancestor_ids(title_node, below=below)  # the boxes holding the title's text
-    wordy = set(around) if has_word(title_node.text(deep=True)) else set()
+    wordy = set(around) if has_word(title_raw) else set()
     stop = below.mem_id if below is not None else None
     walk = _Walk([], wordy, [])
     for top in extent:
@@ -623,8 +679,9 @@ def _find_date(record: Record, walked: list[LexborNode], ctx: PageContext, leaf:
         raws.append(raw)
     for node in walked:
         if node.is_element_node:
+            attrs = node.attributes  # a dict: node.attrs.get of a missing name raises a KeyError
             for attr in ("datetime", "data-date", "data-time", "content"):
-                value = clean_text(node.attrs.get(attr))
+                value = clean_text(attrs.get(attr))
                 if value and len(value) <= 40 and _set_date(record, value, node, ctx):
                     return
     for node, raw in zip(walked, raws, strict=True):

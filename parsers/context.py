@@ -61,8 +61,9 @@ _NEXT_ARROWS = frozenset({"›", ">", "→", "›››", "››"})
 _WEAK_ARROWS = frozenset({"»", ">>", "»»", "≫"})
 _CURRENT_CLASS = re.compile(r"active|current|\bcur\b|\bon\b|selected|\bsel\b|\bnow\b|thisclass|\bthis\b")
 _DISABLED = re.compile(r"disabled")
-# Elements whose class or id holds "next" in any case (no other character lower-cases to its letters).
-_NEXT_CLASSED = '[class*="next" i], [id*="next" i]'
+# rel=next links, and elements whose class or id holds "next" in any case (no other character
+# lower-cases to its letters): one query for both, which walks the page once.
+_NEXT_MARKED = 'link[rel~="next"], a[rel~="next"], [class*="next" i], [id*="next" i]'
 _CREATE_PAGE = re.compile(
     r"createPageHTML\(\s*(?:(['\"])[^'\"]*\1\s*,\s*)?(\d+)\s*,\s*(\d+)\s*,\s*(['\"])([^'\"]*)\4"
     r"\s*,\s*(['\"])([^'\"]*)\6"
@@ -81,13 +82,15 @@ class NextLink:
 def _classes(node: LexborNode | None) -> str:
     if node is None or not node.is_element_node:
         return ""
-    attrs = node.attrs
+    attrs = node.attributes  # a dict: attrs.get of a missing name raises and catches a KeyError
     return ((attrs.get("class") or "") + " " + (attrs.get("id") or "")).lower()
 
 
 def _disabled(node: LexborNode) -> bool:
-    return bool(_DISABLED.search(_classes(node)) or _DISABLED.search(_classes(node.parent))
-                or "disabled" in node.attrs or node.attrs.get("aria-disabled") == "true")
+    if _DISABLED.search(_classes(node)) or _DISABLED.search(_classes(node.parent)):
+        return True
+    attrs = node.attributes
+    return "disabled" in attrs or attrs.get("aria-disabled") == "true"
 
 
 def find_next(tree: LexborHTMLParser, ctx: PageContext) -> NextLink | None:
@@ -113,13 +116,16 @@ class NextScan:
 
     def __init__(self, tree: LexborHTMLParser, ctx: PageContext) -> None:
         self.tree, self.ctx = tree, ctx
-        self.found = _rel_next(tree, ctx)  # a rel=next or labelled link ends the reading
+        marked = tree.css(_NEXT_MARKED)
+        # A rel=next or labelled link ends the reading. Few pages have a rel=next link: its
+        # query runs only when the first one found a rel that may say next.
+        self.found = _rel_next(tree, ctx) if any(map(_rel_may_say_next, marked)) else None
         self._by_class: NextLink | None = None
         self._arrow: NextLink | None = None
         self._weak: NextLink | None = None
         self._numbered: list[tuple[LexborNode, int, str]] = []
-        # One query, rather than reading two nodes' attributes a link.
-        self._classed = set() if self.found else {node.mem_id for node in tree.css(_NEXT_CLASSED)}
+        # Read from the query, rather than two nodes' attributes a link.
+        self._classed = set() if self.found else {node.mem_id for node in marked if "next" in _classes(node)}
 
     def read(self, node: LexborNode, raw: str) -> None:
         """Take a link into account; ``raw`` is clean_text(node.text(deep=True))."""
@@ -168,8 +174,13 @@ def _rel_next(tree: LexborHTMLParser, ctx: PageContext) -> NextLink | None:
     return None
 
 
+def _rel_may_say_next(node: LexborNode) -> bool:
+    # Whatever link[rel~="next"] matches (the case of rel is ignored in HTML, kept in SVG) passes.
+    return "next" in (node.attrs.get("rel") or "").lower()
+
+
 def _attrs_say_next(node: LexborNode) -> bool:
-    attrs = node.attrs
+    attrs = node.attributes  # most links have neither: node.attrs.get would raise for each
     return _says_next(attrs.get("title")) or _says_next(attrs.get("aria-label"))
 
 
