@@ -6,7 +6,7 @@ through ``news-ingest backfill --source S --pages 1-N`` as a subprocess (Prefect
 included) vs a Scrapy spider (CrawlerProcess in a subprocess, CONCURRENT_REQUESTS 16, the
 same extraction) writing a JSON lines feed. Runs alternate; medians are reported.
 
-    .venv-bench/bin/python bench/crawl_bench.py                 # 1,000 and 5,000 pages (~6 min)
+    .venv-bench/bin/python bench/crawl_bench.py                 # 1,000 and 5,000 pages (~7 min)
     .venv-bench/bin/python bench/crawl_bench.py --sizes 200,1000 --rounds 2,1    # quicker
 
 The fixed cost (a 1-page backfill) is measured twice for ours: with Prefect's ephemeral
@@ -123,7 +123,7 @@ def where_time_goes(pages: int, work: Path) -> tuple[float, dict[str, float], in
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--sizes", default="1000,5000", help="two page counts (default 1000,5000)")
-    ap.add_argument("--rounds", default="2,2", help="rounds per size (default 2,2)")
+    ap.add_argument("--rounds", default="3,3", help="rounds per size (default 3,3)")
     ap.add_argument("--fixed-rounds", type=int, default=2, help="rounds of the 1-page crawl")
     args = ap.parse_args()
     small, large = (int(x) for x in args.sizes.split(","))
