@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import datetime as dt
 import re
-from collections.abc import Mapping
 from dataclasses import dataclass, field
 from functools import cached_property, lru_cache
 
@@ -99,6 +98,7 @@ class _Link:
     text: str
     weight: float
     raw: str  # node.text(deep=True), as read for the title: later questions about the link reuse it
+    visible: str | None  # node_text(node) when the text was read in one piece, else None (unknown)
 
 
 @dataclass(slots=True)
@@ -117,6 +117,10 @@ class _Group:
     noise: bool = False  # inside navigation, a footer, a "hot" box...
 
 
+# mem_id -> (node, its parent, its group key): see _Page.linked.
+_Linked = dict[int, tuple[LexborNode, LexborNode | None, tuple[int, str] | None]]
+
+
 @dataclass
 class _Page:
     """Facts about the whole page, gathered once instead of by a CSS query or a walk per node."""
@@ -125,7 +129,7 @@ class _Page:
     # as mem_id -> (node, its parent, the key of the group it is a member of (its parent's
     # mem_id, its tag) or None where a title link's vote stops): the title links' groups
     # are read from it rather than from the tree.
-    linked: dict[int, tuple[LexborNode, LexborNode | None, tuple[int, str] | None]]
+    linked: _Linked
     tree: LexborHTMLParser
 
     @cached_property
@@ -135,7 +139,7 @@ class _Page:
 
 
 def _page_facts(tree: LexborHTMLParser, anchors: list[LexborNode]) -> _Page:
-    linked: dict[int, tuple[LexborNode, LexborNode | None, tuple[int, str] | None]] = {}
+    linked: _Linked = {}
     for node in anchors:
         mem_id = node.mem_id
         # Stops at the first node already in: its ancestors are in too.
@@ -187,26 +191,29 @@ def _good_links(anchors: list[LexborNode], ctx: PageContext, scan: NextScan | No
     link goes to the next-link ``scan`` too, while it looks, so that each is read once."""
     links = []
     for node in anchors:
+        attrs = node.attributes  # one read for the scan and the title
         child = node.child
         whole = child is None or child.next is None and child.is_text_node  # the text in one piece
         raw = (child.text_content if child is not None and whole else node.text(deep=True)) or ""
         text = clean_text(raw)
+        # node_text's own shortcut: the lone text node of an <a>.
+        visible = text if child is not None and whole else None
         if scan is not None and scan.found is None:
-            scan.read(node, text)
+            scan.read(node, text, attrs)
         if not whole:
             # Text in pieces (<a>标题<br>副题</a>): a title reads them spaced.
             text = clean_text(node.text(deep=True, separator=" "))
         # The text first: it rules out most menu links without resolving their URL.
         cut_short, weight = _title_facts(text)
         if cut_short:
-            text = clean_text(node.attrs.get("title")) or text
+            text = clean_text(attrs.get("title")) or text
             weight = _title_facts(text)[1]
         if not weight:
             continue
-        url = ctx.resolve(node.attrs.get("href"))
+        url = ctx.resolve(attrs.get("href"))
         if not url or ctx.is_self(url):
             continue
-        links.append(_Link(node, url, text, weight, raw))
+        links.append(_Link(node, url, text, weight, raw, visible))
     return links
 
 
@@ -463,6 +470,19 @@ def _ancestor_ids(node: LexborNode, below: LexborNode | None = None) -> set[int]
     return found
 
 
+def _linked_ancestor_ids(mem_id: int, linked: _Linked, stop: int | None) -> set[int]:
+    """_ancestor_ids of the node ``mem_id`` of ``linked`` (a link or a box holding one) up
+    to the node ``stop``, read from ``linked`` rather than the tree."""
+    found = set()
+    while mem_id != stop:
+        found.add(mem_id)
+        parent = linked[mem_id][1]
+        if parent is None:
+            break
+        mem_id = parent.mem_id
+    return found
+
+
 def _siblings_of_shape(best: _Group, groups: list[_Group], page: _Page) -> list[_Group]:
     """The winner and groups of the same shape close to it (one list split by headings).
     ``groups`` are those of the winner's tag."""
@@ -583,7 +603,7 @@ def _record(lead: LexborNode, extent: list[LexborNode], main: _Link, ctx: PageCo
     leaf = not _has_element_child(link)
     heading = None if leaf else link.css_first("h1, h2, h3, h4, h5, h6, [class*=title]")
     title_node = heading if heading is not None and not _same(heading, link) and node_text(heading) else link
-    title = node_title(title_node) if title_node is link else link_title(title_node)
+    title = node_title(title_node, main.visible) if title_node is link else link_title(title_node)
     skip = {n.mem_id for n in title_node.traverse(include_text=True)}
     if title_node is link and not leaf:
         title = _without_dates(link, title)
@@ -619,16 +639,19 @@ class _Walk:
 
 
 def _walk(extent: list[LexborNode], skip: set[int], title_node: LexborNode, title_raw: str,
-          linked: Mapping[int, object], below: LexborNode | None) -> _Walk:
+          linked: _Linked, below: LexborNode | None) -> _Walk:
     """The extent's elements and text nodes outside the title (``skip``, a whole subtree)
     and outside <script> and <style>, but for blank text nodes (the indentation between
     tags), which neither field reads. No summary is a link, holds one of ``linked`` (a
     list of links) or holds the title. ``title_raw`` is title_node.text(deep=True). ``below``
     holds the extent: nothing above is walked."""
-    around = _ancestor_ids(title_node, below=below)  # the boxes holding the title's text
-    wordy = set(around) if has_word(title_raw) else set()
     stop = below.mem_id if below is not None else None
+    # The boxes holding the title's text: a title link's are on record, without a walk up the tree.
+    around = (_linked_ancestor_ids(title_node.mem_id, linked, stop) if title_node.mem_id in linked
+              else _ancestor_ids(title_node, below=below))
+    wordy = set(around) if has_word(title_raw) else set()
     walk = _Walk([], wordy, [])
+    add_node, add_box = walk.nodes.append, walk.boxes.append
     for top in extent:
         if top.mem_id in skip:
             continue
@@ -639,7 +662,7 @@ def _walk(extent: list[LexborNode], skip: set[int], title_node: LexborNode, titl
             mem_id = node.mem_id
             if mem_id in hidden:
                 continue
-            walk.nodes.append(node)
+            add_node(node)
             if node.is_element_node:
                 tag = node.tag
                 if tag in ("script", "style"):
@@ -647,7 +670,7 @@ def _walk(extent: list[LexborNode], skip: set[int], title_node: LexborNode, titl
                     inside.discard(mem_id)
                     hidden = hidden | inside
                 elif tag != "a" and mem_id not in around and mem_id not in linked:
-                    walk.boxes.append(node)
+                    add_box(node)
             elif node.is_text_node and has_word(node.text_content):
                 # It and its boxes, up to one already in (its boxes are in too).
                 current: LexborNode | None = node

@@ -86,10 +86,10 @@ def _classes(node: LexborNode | None) -> str:
     return ((attrs.get("class") or "") + " " + (attrs.get("id") or "")).lower()
 
 
-def _disabled(node: LexborNode) -> bool:
+def _disabled(node: LexborNode, attrs: Mapping[str, str | None]) -> bool:
+    # ``attrs``: node.attributes.
     if _DISABLED.search(_classes(node)) or _DISABLED.search(_classes(node.parent)):
         return True
-    attrs = node.attributes
     return "disabled" in attrs or attrs.get("aria-disabled") == "true"
 
 
@@ -104,7 +104,7 @@ def find_next(tree: LexborHTMLParser, ctx: PageContext) -> NextLink | None:
     scan = NextScan(tree, ctx)
     if scan.found is None:
         for node in tree.css("a[href]"):
-            scan.read(node, clean_text(node.text(deep=True)))
+            scan.read(node, clean_text(node.text(deep=True)), node.attributes)
             if scan.found is not None:
                 break
     return scan.result()
@@ -127,12 +127,13 @@ class NextScan:
         # Read from the query, rather than two nodes' attributes a link.
         self._classed = set() if self.found else {node.mem_id for node in marked if "next" in _classes(node)}
 
-    def read(self, node: LexborNode, raw: str) -> None:
-        """Take a link into account; ``raw`` is clean_text(node.text(deep=True))."""
+    def read(self, node: LexborNode, raw: str, attrs: Mapping[str, str | None]) -> None:
+        """Take a link into account; ``raw`` is clean_text(node.text(deep=True)), ``attrs``
+        node.attributes (a caller that reads them too shares one read)."""
         # What the link could be is judged first: most links (items, menus) are none of
         # these, and resolving their URL is the costly part.
         label = _label(raw)
-        if label in _NEXT_WORDS or (not label.isdigit() and _attrs_say_next(node)):
+        if label in _NEXT_WORDS or (not label.isdigit() and _attrs_say_next(attrs)):
             kind = "label"
         elif label.isdigit() and len(label) <= 5:
             kind = "number"
@@ -147,8 +148,8 @@ class NextScan:
         else:
             return
         ctx = self.ctx
-        url = ctx.resolve(node.attrs.get("href"))
-        if not url or ctx.is_self(url) or _disabled(node):
+        url = ctx.resolve(attrs.get("href"))
+        if not url or ctx.is_self(url) or _disabled(node, attrs):
             return
         if kind == "label":
             self.found = NextLink(url, "label", node)
@@ -179,8 +180,8 @@ def _rel_may_say_next(node: LexborNode) -> bool:
     return "next" in (node.attrs.get("rel") or "").lower()
 
 
-def _attrs_say_next(node: LexborNode) -> bool:
-    attrs = node.attributes  # most links have neither: node.attrs.get would raise for each
+def _attrs_say_next(attrs: Mapping[str, str | None]) -> bool:
+    # ``attrs`` is node.attributes, a dict: most links have neither, and node.attrs.get raises for each.
     return _says_next(attrs.get("title")) or _says_next(attrs.get("aria-label"))
 
 
