@@ -87,15 +87,6 @@ _DELETE_CHANGED = f"""
 DELETE FROM articles WHERE rowid IN (SELECT row_id FROM {_EXISTING} WHERE changed)
 """
 
-_REINSERT_CHANGED = f"""
-INSERT INTO articles (article_id, source, url, title, published_date, summary, content_hash,
-                      first_seen_at, last_seen_at, updated_at, first_run_id, last_run_id)
-SELECT s.article_id, s.source, s.url, s.title, s.published_date, s.summary, s.content_hash,
-       e.first_seen_at, $now, $now, e.first_run_id, $run_id
-FROM {_EXISTING} e JOIN {_STAGE} s ON s.article_id = e.article_id
-WHERE e.changed
-"""
-
 # An unchanged row only gets its url, last_seen_at and last_run_id, never its text. FROM is
 # the one table on purpose: with the stage joined to it there, DuckDB's UPDATE took 10-20x
 # longer while `articles` was small (< 50k rows).
@@ -105,13 +96,17 @@ FROM {_EXISTING} e
 WHERE articles.rowid = e.row_id AND NOT e.changed
 """
 
-# The PRIMARY KEY still refuses an id inserted twice, should the lookup above ever miss one.
-_INSERT_NEW = f"""
+# New rows and changed ones (deleted above) in one statement; a changed row keeps its
+# first_seen_at and first_run_id. The PRIMARY KEY still refuses an id inserted twice, should
+# the lookup above ever miss one.
+_INSERT_ROWS = f"""
 INSERT INTO articles (article_id, source, url, title, published_date, summary, content_hash,
                       first_seen_at, last_seen_at, updated_at, first_run_id, last_run_id)
 SELECT s.article_id, s.source, s.url, s.title, s.published_date, s.summary, s.content_hash,
-       $now, $now, $now, $run_id, $run_id
-FROM {_STAGE} s ANTI JOIN {_EXISTING} e ON e.article_id = s.article_id
+       CASE WHEN e.row_id IS NULL THEN $now ELSE e.first_seen_at END, $now, $now,
+       CASE WHEN e.row_id IS NULL THEN $run_id ELSE e.first_run_id END, $run_id
+FROM {_STAGE} s LEFT JOIN {_EXISTING} e ON e.article_id = s.article_id
+WHERE e.row_id IS NULL OR e.changed
 """
 
 _BUMP_RUN = """
@@ -219,17 +214,16 @@ def _merge_in_transaction(
     counts = {index: (new, changed, same)
               for index, new, changed, same in con.execute(_COUNT).fetchall()}
     params = {"now": now, "run_id": run_id}
+    new, changed, unchanged = (any(c[kind] for c in counts.values()) for kind in range(3))
     # Rowids of `articles` in _EXISTING stay valid: the unchanged rows are not deleted, and
-    # inserts come last.
-    if any(c[1] for c in counts.values()):
+    # the insert comes last.
+    if changed:
         con.execute(_KEEP_OLD_VERSIONS, params)
         con.execute(_DELETE_CHANGED)
-    if any(c[2] for c in counts.values()):
+    if unchanged:
         con.execute(_UPDATE_UNCHANGED, params)
-    if any(c[0] for c in counts.values()):
-        con.execute(_INSERT_NEW, params)
-    if any(c[1] for c in counts.values()):
-        con.execute(_REINSERT_CHANGED, params)
+    if new or changed:
+        con.execute(_INSERT_ROWS, params)
     con.execute(f"DROP TABLE {_EXISTING}")
     con.execute(f"DROP TABLE {_STAGE}")
     return counts
