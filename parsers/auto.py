@@ -95,7 +95,6 @@ def _weighs(text: str, least: float) -> bool:
 class _Link:
     node: LexborNode
     url: str
-    text: str
     weight: float
     raw: str  # node.text(deep=True), as read for the title: later questions about the link reuse it
     visible: str | None  # node_text(node) when the text was read in one piece, else None (unknown)
@@ -213,7 +212,7 @@ def _good_links(anchors: list[LexborNode], ctx: PageContext, scan: NextScan | No
         url = ctx.resolve(attrs.get("href"))
         if not url or ctx.is_self(url):
             continue
-        links.append(_Link(node, url, text, weight, raw, visible))
+        links.append(_Link(node, url, weight, raw, visible))
     return links
 
 
@@ -492,7 +491,7 @@ def _siblings_of_shape(best: _Group, groups: list[_Group], page: _Page) -> list[
     chosen, best_shape, best_above = [best], shape(best), _above(best.parent)
     for group in groups:
         if (group is best or shape(group) != best_shape
-                or not any(group.links.values()) or not _near(best_above, _above(group.parent))):
+                or not _near(best_above, _above(group.parent))):
             continue
         spread = sum(_rivals(links, _main_link(links)) for links in group.links.values()) / len(group.members)
         if spread <= 1.5 and not _is_noise(group, page):
@@ -572,7 +571,8 @@ def _find_records(tree: LexborHTMLParser, ctx: PageContext, scan: NextScan | Non
     page = _page_facts(tree, anchors)
     votes = _votes(links, page)
     # Most groups are never looked at: those of one member cannot win, and only those of
-    # the winner's tag can join it. Each is made when it is first needed.
+    # the winner's tag can join it. So groups of two or more members are made here, and
+    # those of one member only if they have the winner's tag.
     made = {key: _group(key, members, page) for key, members in votes.items() if len(members) >= 2}
     best = _best_group(list(made.values()), host_of(ctx.url), page)
     if best is None or (best.noise and _dated_share(best, page) < 0.5):
@@ -586,9 +586,8 @@ def _find_records(tree: LexborHTMLParser, ctx: PageContext, scan: NextScan | Non
     records = []
     for group in chosen:
         for member, lead, extent in zip(group.members, group.leads, group.extents, strict=True):
-            links = group.links[member.mem_id]
-            if links:
-                records.append(_record(lead, extent, _main_link(links), ctx, page))
+            # Every member holds a link: it is a member because one voted for it.
+            records.append(_record(lead, extent, _main_link(group.links[member.mem_id]), ctx, page))
     return records
 
 

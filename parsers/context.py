@@ -127,23 +127,23 @@ class NextScan:
         # Read from the query, rather than two nodes' attributes a link.
         self._classed = set() if self.found else {node.mem_id for node in marked if "next" in _classes(node)}
 
-    def read(self, node: LexborNode, raw: str, attrs: Mapping[str, str | None]) -> None:
-        """Take a link into account; ``raw`` is clean_text(node.text(deep=True)), ``attrs``
+    def read(self, node: LexborNode, text: str, attrs: Mapping[str, str | None]) -> None:
+        """Take a link into account; ``text`` is clean_text(node.text(deep=True)), ``attrs``
         node.attributes (a caller that reads them too shares one read)."""
         # What the link could be is judged first: most links (items, menus) are none of
         # these, and resolving their URL is the costly part.
-        label = _label(raw)
+        label = _label(text)
         if label in _NEXT_WORDS or (not label.isdigit() and _attrs_say_next(attrs)):
             kind = "label"
         elif label.isdigit() and len(label) <= 5:
             kind = "number"
-        elif self._by_class is None and len(raw) <= 12 and (
+        elif self._by_class is None and len(text) <= 12 and (
                 node.mem_id in self._classed
                 or (parent := node.parent) is not None and parent.mem_id in self._classed):
             kind = "class"
-        elif self._arrow is None and raw in _NEXT_ARROWS:
+        elif self._arrow is None and text in _NEXT_ARROWS:
             kind = "arrow"
-        elif self._weak is None and raw in _WEAK_ARROWS:
+        elif self._weak is None and text in _WEAK_ARROWS:
             kind = "weak"
         else:
             return

@@ -314,9 +314,8 @@ def looks_like_date(text: str) -> bool:
         return False
     if _ISO_CELL.fullmatch(text):  # the commonest date cell, which the first rule takes whole
         return True
-    foreign = _FOREIGN.search(text)
-    if foreign and "\u4e00" <= foreign[0] <= "\u9fff":
-        return False  # a CJK ideograph NFKC keeps as it is (most titles): skip normalizing
+    if has_word(text):
+        return False  # an ideograph NFKC keeps and no date uses (most titles): skip normalizing
     s = _normalize(text).strip()
     if not s or len(s) > 80 or _FOREIGN.search(s):  # a date cell is short; long text is a title
         return False
