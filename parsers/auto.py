@@ -32,7 +32,7 @@ from parsers.css import (
 )
 from parsers.dates import has_word, looks_like_date
 from parsers.model import Item, ListingPage
-from parsers.text import clean_text, is_truncated, link_title, node_text, text_longer_than
+from parsers.text import clean_text, is_truncated, link_title, lone_text, node_text, text_longer_than
 from parsers.urls import host_of
 
 __all__ = ["explain", "find_records", "parse"]
@@ -106,9 +106,10 @@ class _Group:
     tag: str
     members: list[LexborNode]
     links: dict[int, list[_Link]]  # each member's title links, in the members' order
-    leads: list[LexborNode] = field(default_factory=list)
-    extents: list[list[LexborNode]] = field(default_factory=list)  # item_extents(leads)
-    # What the score is made of (see _measure and _score):
+    leads: list[LexborNode] = field(default_factory=list)  # by _find_items
+    extents: list[list[LexborNode]] = field(default_factory=list)  # item_extents(leads), likewise
+    # By _measure, with what the score is made of (see _score):
+    mains: list[_Link] = field(default_factory=list)  # each member's _main_link
     weights: float = 0.0  # of the members' main links, each up to 30
     same_host: int = 0  # members whose main link stays on the page's host
     spread: float = 0.0  # title-like URLs a member: 1 for items, many for boxes of whole lists
@@ -191,15 +192,13 @@ def _good_links(anchors: list[LexborNode], ctx: PageContext, scan: NextScan | No
     links = []
     for node in anchors:
         attrs = node.attributes  # one read for the scan and the title
-        child = node.child
-        whole = child is None or child.next is None and child.is_text_node  # the text in one piece
-        raw = (child.text_content if child is not None and whole else node.text(deep=True)) or ""
+        lone = lone_text(node)
+        raw = lone if lone is not None else node.text(deep=True) or ""
         text = clean_text(raw)
-        # node_text's own shortcut: the lone text node of an <a>.
-        visible = text if child is not None and whole else None
+        visible = text if lone is not None else None  # node_text(node) reads a lone text so too
         if scan is not None and scan.found is None:
             scan.read(node, text, attrs)
-        if not whole:
+        if lone is None:
             # Text in pieces (<a>标题<br>副题</a>): a title reads them spaced.
             text = clean_text(node.text(deep=True, separator=" "))
         # The text first: it rules out most menu links without resolving their URL.
@@ -209,8 +208,8 @@ def _good_links(anchors: list[LexborNode], ctx: PageContext, scan: NextScan | No
             weight = _title_facts(text)[1]
         if not weight:
             continue
-        url = ctx.resolve(attrs.get("href"))
-        if not url or ctx.is_self(url):
+        url = ctx.resolve_other(attrs.get("href"))
+        if url is None:
             continue
         links.append(_Link(node, url, weight, raw, visible))
     return links
@@ -415,20 +414,24 @@ def _next_element(node: LexborNode) -> LexborNode | None:
 
 
 def _measure(group: _Group, page_host: str, page: _Page) -> None:
-    """The group's items and all its score is made of but the dated share (once: a group
-    of two members or more has leads once measured)."""
-    if group.leads:
+    """All the group's score is made of but the dated share (once)."""
+    if group.mains:
         return
-    group.leads = _leads(group)
-    group.extents = item_extents(group.leads)
+    group.mains = [_main_link(links) for links in group.links.values()]
     weights, same_host, urls = 0.0, 0, 0
-    for links in group.links.values():
-        main = _main_link(links)
+    for links, main in zip(group.links.values(), group.mains, strict=True):
         urls += _rivals(links, main)
         weights += min(main.weight, 30.0)
         same_host += host_of(main.url) == page_host
     group.weights, group.same_host, group.spread = weights, same_host, urls / len(group.members)
     group.noise = _is_noise(group, page)
+
+
+def _find_items(group: _Group) -> None:
+    """The group's leads and extents (once): only the dated share and records need them."""
+    if not group.leads:
+        group.leads = _leads(group)
+        group.extents = item_extents(group.leads)
 
 
 def _score(group: _Group, dated: float) -> float:
@@ -445,9 +448,10 @@ def _score(group: _Group, dated: float) -> float:
 def _dated_share(group: _Group, page: _Page) -> float:
     """The share of the measured group's members with a date outside their title, found once."""
     if group.dated is None:
+        _find_items(group)
         dated = 0
-        for links, extent in zip(group.links.values(), group.extents, strict=True):
-            rest = _item_text(extent).replace(_main_link(links).raw, " ")
+        for main, extent in zip(group.mains, group.extents, strict=True):
+            rest = _item_text(extent).replace(main.raw, " ")
             if _DATE_HINT.search(rest) or page.has_time and any(
                     n.is_element_node and n.css_first("time[datetime]") for n in extent):
                 dated += 1
@@ -482,9 +486,9 @@ def _linked_ancestor_ids(mem_id: int, linked: _Linked, stop: int | None) -> set[
     return found
 
 
-def _siblings_of_shape(best: _Group, groups: list[_Group], page: _Page) -> list[_Group]:
-    """The winner and groups of the same shape close to it (one list split by headings).
-    ``groups`` are those of the winner's tag."""
+def _siblings_of_shape(best: _Group, groups: list[_Group], page_host: str, page: _Page) -> list[_Group]:
+    """The winner and groups of the same shape close to it (one list split by headings),
+    measured. ``groups`` are those of the winner's tag."""
     def shape(g: _Group) -> tuple[str, str, str]:
         return g.tag, g.parent.tag, g.parent.attributes.get("class") or ""
 
@@ -493,10 +497,8 @@ def _siblings_of_shape(best: _Group, groups: list[_Group], page: _Page) -> list[
         if (group is best or shape(group) != best_shape
                 or not _near(best_above, _above(group.parent))):
             continue
-        spread = sum(_rivals(links, _main_link(links)) for links in group.links.values()) / len(group.members)
-        if spread <= 1.5 and not _is_noise(group, page):
-            group.leads = _leads(group)
-            group.extents = item_extents(group.leads)
+        _measure(group, page_host, page)
+        if group.spread <= 1.5 and not group.noise:
             chosen.append(group)
     return chosen
 
@@ -574,20 +576,21 @@ def _find_records(tree: LexborHTMLParser, ctx: PageContext, scan: NextScan | Non
     # the winner's tag can join it. So groups of two or more members are made here, and
     # those of one member only if they have the winner's tag.
     made = {key: _group(key, members, page) for key, members in votes.items() if len(members) >= 2}
-    best = _best_group(list(made.values()), host_of(ctx.url), page)
+    page_host = host_of(ctx.url)
+    best = _best_group(list(made.values()), page_host, page)
     if best is None or (best.noise and _dated_share(best, page) < 0.5):
         return []  # only menus and link boxes: the page has no list (or it vanished)
     same_tag = [made[key] if key in made else _group(key, members, page)
                 for key, members in votes.items() if key[1] == best.tag]
-    chosen = _siblings_of_shape(best, same_tag, page)
+    chosen = _siblings_of_shape(best, same_tag, page_host, page)
     if len(chosen) > 1:
         order = {n.mem_id: i for i, n in enumerate(tree.root.traverse())}
         chosen.sort(key=lambda g: order.get(g.members[0].mem_id, 0))
     records = []
     for group in chosen:
-        for member, lead, extent in zip(group.members, group.leads, group.extents, strict=True):
-            # Every member holds a link: it is a member because one voted for it.
-            records.append(_record(lead, extent, _main_link(group.links[member.mem_id]), ctx, page))
+        _find_items(group)
+        for lead, extent, main in zip(group.leads, group.extents, group.mains, strict=True):
+            records.append(_record(lead, extent, main, ctx, page))
     return records
 
 
@@ -608,7 +611,8 @@ def _record(lead: LexborNode, extent: list[LexborNode], main: _Link, ctx: PageCo
         title = _without_dates(link, title)
     record = Record(lead=lead, extent=extent, link=link, title_node=title_node, title=title, url=main.url)
     title_raw = main.raw if title_node is link else title_node.text(deep=True)
-    walk = _walk(extent, skip, title_node, title_raw, page.linked if title_node is link else {}, lead.parent)
+    linked = page.linked if title_node is link else None
+    walk = _walk(extent, skip, title_node, title_raw, linked, lead.parent)
     _find_date(record, walk.nodes, ctx, leaf, walk.wordy)
     _find_summary(record, walk.boxes)
     return record
@@ -638,16 +642,18 @@ class _Walk:
 
 
 def _walk(extent: list[LexborNode], skip: set[int], title_node: LexborNode, title_raw: str,
-          linked: _Linked, below: LexborNode | None) -> _Walk:
+          linked: _Linked | None, below: LexborNode | None) -> _Walk:
     """The extent's elements and text nodes outside the title (``skip``, a whole subtree)
     and outside <script> and <style>, but for blank text nodes (the indentation between
-    tags), which neither field reads. No summary is a link, holds one of ``linked`` (a
-    list of links) or holds the title. ``title_raw`` is title_node.text(deep=True). ``below``
-    holds the extent: nothing above is walked."""
+    tags), which neither field reads. No summary is a link or holds the title, nor, when
+    the title is the link (``linked`` is the page's, else None), holds a link (a list of
+    links). ``title_raw`` is title_node.text(deep=True). ``below`` holds the extent:
+    nothing above is walked."""
     stop = below.mem_id if below is not None else None
     # The boxes holding the title's text: a title link's are on record, without a walk up the tree.
-    around = (_linked_ancestor_ids(title_node.mem_id, linked, stop) if title_node.mem_id in linked
+    around = (_linked_ancestor_ids(title_node.mem_id, linked, stop) if linked is not None
               else _ancestor_ids(title_node, below=below))
+    no_box = linked if linked is not None else around  # a title link's boxes are in linked too
     wordy = set(around) if has_word(title_raw) else set()
     walk = _Walk([], wordy, [])
     add_node, add_box = walk.nodes.append, walk.boxes.append
@@ -662,20 +668,21 @@ def _walk(extent: list[LexborNode], skip: set[int], title_node: LexborNode, titl
             if mem_id in hidden:
                 continue
             add_node(node)
-            if node.is_element_node:
-                tag = node.tag
+            tag = node.tag  # "-text" for a text node: one question tells the commonest two kinds
+            if tag == "-text":
+                if has_word(node.text_content):
+                    # It and its boxes, up to one already in (its boxes are in too).
+                    current: LexborNode | None = node
+                    while current is not None and (mem_id := current.mem_id) != stop and mem_id not in wordy:
+                        wordy.add(mem_id)
+                        current = current.parent
+            elif node.is_element_node:
                 if tag in ("script", "style"):
                     inside = {n.mem_id for n in node.traverse(include_text=True)}
                     inside.discard(mem_id)
                     hidden = hidden | inside
-                elif tag != "a" and mem_id not in around and mem_id not in linked:
+                elif tag != "a" and mem_id not in no_box:
                     add_box(node)
-            elif node.is_text_node and has_word(node.text_content):
-                # It and its boxes, up to one already in (its boxes are in too).
-                current: LexborNode | None = node
-                while current is not None and (mem_id := current.mem_id) != stop and mem_id not in wordy:
-                    wordy.add(mem_id)
-                    current = current.parent
     return walk
 
 
@@ -689,16 +696,15 @@ def _find_date(record: Record, walked: list[LexborNode], ctx: PageContext, leaf:
     # <time datetime>, then a short text that holds a date among other words. The texts
     # are gathered while looking for the first: it usually ends early. Those of ``wordy``
     # nodes, known to hold words, are read only if the look for a date among words needs them.
-    raws: list[str | None] = []
+    texts: list[str | None] = []  # clean_text(_date_text(node)), None for wordy nodes
     failed: set[str] = set()  # a <p> and its only text node read the same: judged once
     for node in walked:
-        raw = None if node.mem_id in wordy else _date_text(node)
-        if raw and raw not in failed:
-            text = clean_text(raw)
+        text = None if node.mem_id in wordy else clean_text(_date_text(node))
+        if text and text not in failed:
             if looks_like_date(text) and _set_date(record, text, _element_of(node), ctx):
                 return
-            failed.add(raw)
-        raws.append(raw)
+            failed.add(text)
+        texts.append(text)
     for node in walked:
         if node.is_element_node:
             attrs = node.attributes  # a dict: node.attrs.get of a missing name raises a KeyError
@@ -706,8 +712,8 @@ def _find_date(record: Record, walked: list[LexborNode], ctx: PageContext, leaf:
                 value = clean_text(attrs.get(attr))
                 if value and len(value) <= 40 and _set_date(record, value, node, ctx):
                     return
-    for node, raw in zip(walked, raws, strict=True):
-        text = clean_text(_date_text(node) if raw is None else raw)
+    for node, known in zip(walked, texts, strict=True):
+        text = clean_text(_date_text(node)) if known is None else known
         if text and len(text) <= 60 and _DATE_HINT.search(text) and _set_date(
                 record, text, _element_of(node), ctx):
             return

@@ -8,7 +8,8 @@ from collections.abc import Iterator
 
 from selectolax.lexbor import LexborNode
 
-__all__ = ["clean_text", "decode_html", "is_truncated", "link_title", "node_text", "text_longer_than"]
+__all__ = ["clean_text", "decode_html", "is_truncated", "link_title", "lone_text", "node_text",
+           "text_longer_than"]
 
 # Zero-width characters render as nothing: dropping them (rather than turning them
 # into spaces) keeps "新\u200b闻" equal to "新闻". Joiners (\u200c, \u200d) carry meaning.
@@ -50,10 +51,18 @@ def node_text(node: LexborNode | None) -> str:
     """
     if node is None:
         return ""
-    child = node.child
-    if child is not None and child.next is None and child.is_text_node and node.tag not in _HIDDEN_TAGS:
-        return clean_text(child.text_content)  # the common leaf, <a>title</a>: no walk
+    lone = lone_text(node)
+    if lone is not None and node.tag not in _HIDDEN_TAGS:
+        return clean_text(lone)  # the common leaf, <a>title</a>: no walk
     return clean_text("".join(_text_parts(node)))
+
+
+def lone_text(node: LexborNode) -> str | None:
+    """The raw text of a node whose only child is a text node (<a>title</a>), else None."""
+    child = node.first_child
+    if child is not None and child.next is None and child.is_text_node:
+        return child.text_content or ""
+    return None
 
 
 def text_longer_than(node: LexborNode, limit: int) -> bool:

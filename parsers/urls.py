@@ -13,7 +13,7 @@ from collections.abc import Iterable
 from functools import lru_cache
 from urllib.parse import quote, urljoin, urlsplit, urlunsplit
 
-__all__ = ["canonical_url", "host_of", "identity_key", "resolve_url"]
+__all__ = ["canonical_url", "host_of", "identity_key", "resolve_canonical", "resolve_url"]
 
 _WEB_SCHEMES = ("http", "https")
 _DEFAULT_PORTS = {"http": "80", "https": "443"}
@@ -33,6 +33,8 @@ _ESCAPE = re.compile(r"%([0-9A-Fa-f]{2})")
 _UNRESERVED = frozenset("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-._~")
 # Characters left as they are when re-encoding: RFC 3986 reserved + unreserved + "%".
 _PATH_SAFE = "/:@!$&'()*+,;=-._~%"
+# A host as the fast paths below take it: lower-case ASCII labels, no userinfo.
+_PLAIN_HOST = r"[a-z0-9-]+(?:\.[a-z0-9-]+)*"
 _QUERY_SAFE = _PATH_SAFE + "?"
 
 
@@ -40,6 +42,9 @@ _QUERY_SAFE = _PATH_SAFE + "?"
 # fragment, dot segment, empty segment or character urljoin treats specially. It resolves
 # to the page's directory (or origin, when rooted) + itself, so urljoin can be skipped.
 _PLAIN_HREF = re.compile(r"/?[\w~%+,=-]+(?:[./][\w~%+,=-]+)*/?", re.ASCII)
+# A plain href of the characters of _CANONICAL paths alone (most): appended to a canonical
+# prefix, it makes a canonical URL.
+_CANONICAL_HREF = re.compile(r"/?[\w~-]+(?:[./][\w~-]+)*/?", re.ASCII)
 
 
 def resolve_url(href: str | None, page_url: str, base_href: str | None = None) -> str | None:
@@ -51,18 +56,40 @@ def resolve_url(href: str | None, page_url: str, base_href: str | None = None) -
     """
     if href is None:
         return None
-    if _PLAIN_HREF.fullmatch(href):
+    plain = _resolve_plain(href, page_url, base_href)
+    return plain[0] if plain is not None else _resolve(href, page_url, base_href)
+
+
+def resolve_canonical(href: str | None, page_url: str, base_href: str | None = None
+                      ) -> tuple[str | None, str | None]:
+    """resolve_url(href, page_url, base_href) and its canonical_url (None for None), the
+    latter without a second look at a plain link known to be canonical already."""
+    if href is None:
+        return None, None
+    plain = _resolve_plain(href, page_url, base_href)
+    if plain is not None:
+        url, canonical = plain
+        return url, url if canonical else canonical_url(url)
+    url = _resolve(href, page_url, base_href)
+    return url, canonical_url(url) if url is not None else None
+
+
+def _resolve_plain(href: str, page_url: str, base_href: str | None) -> tuple[str, bool] | None:
+    # What resolve_url makes of a plain href without urljoin, and whether that is a canonical
+    # URL; None for other hrefs, which take the slow way.
+    canonical_href = _CANONICAL_HREF.fullmatch(href)
+    if canonical_href or _PLAIN_HREF.fullmatch(href):
         prefix = _prefix(page_url, base_href, "/x" if href[0] == "/" else "x")
         if prefix is not None:
-            return prefix + href
+            return prefix[0] + href, prefix[1] and canonical_href is not None
     elif _PLAIN_ABSOLUTE.fullmatch(href) and _parses_alone(page_url, base_href):
-        return href  # what _resolve makes of it: the page's URL cannot change or refuse it
-    return _resolve(href, page_url, base_href)
+        return href, False  # what _resolve makes of it: the page's URL cannot change or refuse it
+    return None
 
 
 # An absolute link in the form _resolve gives it: lower-case http(s), a plain host, a path
 # of plain segments, no query or fragment.
-_PLAIN_ABSOLUTE = re.compile(r"https?://[a-z0-9-]+(?:\.[a-z0-9-]+)*(?::[0-9]+)?(?:/[\w~%+,=.-]*)*", re.ASCII)
+_PLAIN_ABSOLUTE = re.compile(rf"https?://{_PLAIN_HOST}(?::[0-9]+)?(?:/[\w~%+,=.-]*)*", re.ASCII)
 
 
 def _parses_alone(page_url: str, base_href: str | None) -> bool:
@@ -76,8 +103,9 @@ _NOT_PLAIN_URL = re.compile(r"[?#;\s\\]")
 
 
 @lru_cache(maxsize=256)
-def _prefix(page_url: str, base_href: str | None, probe: str) -> str | None:
-    # What a plain href is appended to. It depends on the page URL only up to its path's
+def _prefix(page_url: str, base_href: str | None, probe: str) -> tuple[str, bool] | None:
+    # What a plain href is appended to, and whether it is canonical (as the resolved probe
+    # is: then so is it with any _CANONICAL_HREF appended). It depends on the page URL only up to its path's
     # last "/" (when there is no query, fragment or ";" params to cut first), so pages of
     # one directory share the slow part.
     if not _NOT_PLAIN_URL.search(page_url):
@@ -86,10 +114,12 @@ def _prefix(page_url: str, base_href: str | None, probe: str) -> str | None:
 
 
 @lru_cache(maxsize=256)
-def _directory_prefix(page_url: str, base_href: str | None, probe: str) -> str | None:
+def _directory_prefix(page_url: str, base_href: str | None, probe: str) -> tuple[str, bool] | None:
     # The probe resolved the slow way, minus the probe.
     resolved = _resolve(probe, page_url, base_href)
-    return resolved[: -len(probe)] if resolved is not None and resolved.endswith(probe) else None
+    if resolved is None or not resolved.endswith(probe):
+        return None
+    return resolved[: -len(probe)], _CANONICAL.fullmatch(resolved) is not None
 
 
 def _resolve(href: str, page_url: str, base_href: str | None) -> str | None:
@@ -168,7 +198,7 @@ def _is_tracking(pair: str) -> bool:
 # A URL already in canonical form (what resolve_url makes of plain links), returned as is:
 # lower-case scheme and ASCII host, no default port, a path of plain segments, no query.
 _CANONICAL = re.compile(
-    r"https?://[a-z0-9-]+(?:\.[a-z0-9-]+)*(?::(?!(?:80|443)(?!\d))[1-9]\d*)?"
+    rf"https?://{_PLAIN_HOST}(?::(?!(?:80|443)(?!\d))[1-9]\d*)?"
     r"(?:/[\w~-]*(?:\.[\w~-]+)*)+",
     re.ASCII,
 )
@@ -210,7 +240,7 @@ def canonical_url(url: str) -> str:
     return urlunsplit((scheme, netloc, path, query, ""))
 
 
-_SIMPLE_HOST = re.compile(r"https?://([a-z0-9-]+(?:\.[a-z0-9-]+)*)(?::\d*)?(?=[/?#]|\Z)", re.ASCII)
+_SIMPLE_HOST = re.compile(rf"https?://({_PLAIN_HOST})(?::\d*)?(?=[/?#]|\Z)", re.ASCII)
 
 
 def host_of(url: str) -> str:
