@@ -17,6 +17,7 @@ from warehouse import (
     WarehouseError,
     WarehouseMissing,
     connect,
+    connection,
     merge_items,
     resolve_path,
     run_query,
@@ -198,3 +199,44 @@ def test_writer_opens_a_path_with_a_quote(tmp_path: Path) -> None:
         merge_items(con, _rows(range(3)), run_id="r", now=NOW)
     with connect(path, read_only=True) as con:
         assert con.execute("SELECT count(*) FROM articles").fetchone() == (3,)
+
+
+def test_writer_spills_beside_the_warehouse(tmp_path: Path) -> None:
+    # Writers open an in-memory DuckDB and attach the file: DuckDB's default would spill to
+    # ./.tmp of whatever directory the process runs in.
+    path = tmp_path / "w.duckdb"
+    with connect(path) as con:
+        spill = con.execute("SELECT current_setting('temp_directory')").fetchone()[0]
+    assert Path(spill) == tmp_path / "w.duckdb.tmp"
+
+
+def test_writer_close_checkpoints_under_a_memory_cap(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    seen: list[int] = []
+    limit = connection._checkpoint_limit
+    monkeypatch.setattr(connection, "_checkpoint_limit", lambda held: seen.append(held) or limit(held))
+    path = tmp_path / "w.duckdb"
+    with connect(path) as con:
+        merge_items(con, _rows(range(2000)), run_id="r", now=NOW)
+    assert len(seen) == 1 and seen[0] > 0  # capped near what the connection held
+    assert not path.with_name("w.duckdb.wal").exists()  # and checkpointed
+
+
+def test_a_checkpoint_the_cap_fails_loses_nothing(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Far too tight a cap: DuckDB fails the checkpoint and drops the attached database; the
+    # commits are in the WAL, and a fresh attach replays and checkpoints them.
+    attached = []
+    attach = connection._attach_writer
+    monkeypatch.setattr(connection, "_attach_writer", lambda p: attached.append(p) or attach(p))
+    monkeypatch.setattr(connection, "_checkpoint_limit", lambda held: 2**20)
+    path = tmp_path / "w.duckdb"
+    with connect(path) as con:
+        merge_items(con, _rows(range(20_000)), run_id="r", now=NOW)
+    assert attached == [path, path]  # the capped checkpoint did fail
+    assert not path.with_name("w.duckdb.wal").exists()
+    with connect(path, read_only=True) as con:
+        assert con.execute("SELECT count(*), count(DISTINCT article_id) FROM articles"
+                           ).fetchone() == (20_000, 20_000)

@@ -36,14 +36,18 @@ _POLL_SECONDS = 0.05
 # Checkpoints after nearly every commit made merges slow down with table size (NOTES.md);
 # a large threshold defers them to close() or an explicit CHECKPOINT.
 _CHECKPOINT_THRESHOLD = "1GB"
-# Rows per row group written by our writers (DuckDB's default is 122,880). Every checkpoint
-# (each writer's close) rewrites the table's last, partly filled row group in memory, so
-# this bounds what a merge costs in memory once a table outgrows one group: a 10,000-page
-# backfill peaked at 388 MB with the default, 353-372 MB with this (1,000 pages: ~285 MB).
-# It bounds rows, not bytes: page bodies (~3 KB a row) still cost the most there. Loads run
-# as fast (1M-row load within noise; 8,192 cost 12% more CPU). It is not stored in the
-# file, so every writer open passes it.
+# Rows per row group written by our writers (DuckDB's default is 122,880). Each checkpoint
+# (each writer's close) leaves the rows appended since the last one in a small row group,
+# and merges runs of small groups into full ones (DuckDB's vacuum), reading and rewriting
+# them whole: up to ~3 groups at once, so this bounds the merge by rows. Loads run as fast
+# (1M-row load within noise; 8,192 cost 12% more CPU). It is not stored in the file, so
+# every writer open passes it.
 ROW_GROUP_SIZE = 16_384
+# Memory a writer's closing checkpoint may take beyond what the connection already holds.
+# The row group bound above is in rows, not bytes: merging page bodies (~2.3 KB a row) took
+# +46 MB at 8,000 pages, and a 10,000-page backfill peaked at 1.30x a 1,000-page one.
+# Capped, DuckDB evicts what the merge has read as it goes: 1.17x (316 / 270 MB).
+_CHECKPOINT_HEADROOM = 16 * 2**20
 
 
 def resolve_path(cli_value: str | None) -> Path:
@@ -101,6 +105,8 @@ def connect(
                 con.execute(f"SET checkpoint_threshold = '{_CHECKPOINT_THRESHOLD}'")
                 apply_migrations(con)
             yield con
+            if not read_only:
+                con = _checkpoint(con, path)
         finally:
             con.close()
     finally:
@@ -165,6 +171,32 @@ def _release_lock(fd: int) -> None:
         os.close(fd)
 
 
+def _checkpoint(con: duckdb.DuckDBPyConnection, path: Path) -> duckdb.DuckDBPyConnection:
+    """CHECKPOINT (what close() would run) with memory capped near what is held already;
+    the connection to close afterwards.
+
+    Should the cap be too tight, DuckDB fails the checkpoint before it touches the file's
+    header and drops the attached database; the WAL still holds every commit. A fresh
+    attach replays it and checkpoints uncapped.
+    """
+    held = con.execute("SELECT sum(memory_usage_bytes) FROM duckdb_memory()").fetchone()[0]
+    try:
+        con.execute(f"SET memory_limit = '{_checkpoint_limit(int(held or 0))}B'")
+        con.execute("CHECKPOINT")
+        return con
+    except duckdb.Error:
+        with contextlib.suppress(duckdb.Error):
+            con.execute("RESET memory_limit")
+        con.close()
+    con = _attach_writer(path)
+    con.execute("CHECKPOINT")
+    return con
+
+
+def _checkpoint_limit(held: int) -> int:
+    return held + _CHECKPOINT_HEADROOM
+
+
 def _attach_writer(path: Path) -> duckdb.DuckDBPyConnection:
     """A read-write connection to `path` with our row group size: the file ATTACHed to an
     in-memory database and made the default, so unqualified names resolve in it."""
@@ -173,6 +205,9 @@ def _attach_writer(path: Path) -> duckdb.DuckDBPyConnection:
         quoted = str(path).replace("'", "''")
         con.execute(f"ATTACH '{quoted}' AS warehouse (ROW_GROUP_SIZE {ROW_GROUP_SIZE})")
         con.execute("USE warehouse")
+        # An in-memory instance would spill to ./.tmp of whatever directory we run in.
+        spill = str(path.with_name(path.name + ".tmp")).replace("'", "''")
+        con.execute(f"SET temp_directory = '{spill}'")
     except BaseException:
         con.close()
         raise
