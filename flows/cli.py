@@ -10,6 +10,7 @@ import argparse
 import datetime as dt
 import os
 import sys
+from collections.abc import Callable
 from pathlib import Path
 from typing import NoReturn
 
@@ -112,19 +113,45 @@ def _paths(args: argparse.Namespace) -> tuple[Path, Path]:
     return warehouse, sources
 
 
-def _prefect_env(warehouse: Path | None = None) -> None:
-    """Prefect's settings for a flow run from the CLI. With no PREFECT_API_URL, a server
-    that `news-ingest serve` runs for this warehouse is used instead of an ephemeral one,
-    which would cost 9–14 s of start-up on every manual run."""
+def _prefect_env(warehouse: Path | None = None, *, temp_server: bool = True) -> Callable[[], None]:
+    """Prefect's settings for a flow run from the CLI; returns what to call right before the
+    first flow runs.
+
+    With no PREFECT_API_URL, a server that `news-ingest serve` runs for this warehouse is
+    used. Failing that (and with `temp_server`), a temporary server is started at once so it
+    boots while the CLI imports its flows (flows/tempserver.py): Prefect's own ephemeral one
+    would start only at the first flow call. What is returned waits until it answers.
+    """
     for key, value in PREFECT_DEFAULTS.items():
         os.environ.setdefault(key, value)
-    if warehouse is not None and not os.environ.get("PREFECT_API_URL"):
+    from flows.tempserver import URL_ENV, TempServer, TempServerError, api_url_configured
+
+    if api_url_configured():
+        return _nothing
+    if warehouse is not None:
         from flows.serve import running_server
 
         url = running_server(warehouse)
         if url:
             os.environ["PREFECT_API_URL"] = url
             print(f"using the Prefect server of `news-ingest serve` at {url}", file=sys.stderr)
+            return _nothing
+    if not temp_server or "prefect" in sys.modules:  # imported: too late to tell it the URL
+        return _nothing
+    server = TempServer()
+    os.environ["PREFECT_API_URL"] = os.environ[URL_ENV] = server.api_url
+
+    def ready() -> None:
+        try:
+            server.wait_ready()
+        except TempServerError as exc:
+            raise CliError(str(exc)) from None
+
+    return ready
+
+
+def _nothing() -> None:
+    pass
 
 
 def cmd_run(args: argparse.Namespace) -> int:
@@ -132,9 +159,10 @@ def cmd_run(args: argparse.Namespace) -> int:
     chosen = select_sources(load_sources(sources_path), args.source)
     if not chosen:
         raise CliError(f"no enabled source in {sources_path}: enable one or pass --source NAME")
-    _prefect_env(warehouse)
+    ready = _prefect_env(warehouse)
     from flows.ingest import ingest
 
+    ready()
     return _report(ingest(sources=[s.name for s in chosen], return_state=True), warehouse)
 
 
@@ -142,10 +170,11 @@ def cmd_backfill(args: argparse.Namespace) -> int:
     warehouse, sources_path = _paths(args)
     plan = backfill_plan(args.pages, args.since, args.until)
     select_sources(load_sources(sources_path), [args.source])
-    _prefect_env(warehouse)
+    ready = _prefect_env(warehouse)
     from flows import progress
     from flows.backfill import backfill
 
+    ready()
     total = plan.last_page - plan.first_page + 1 if plan.last_page else None
     label = f"backfill {args.source} {plan.describe()}"
     progress.start(progress.Progress(label, total))
@@ -165,9 +194,10 @@ def cmd_reparse(args: argparse.Namespace) -> int:
     since = backfill_plan(since=args.since).since if args.since else None
     if not warehouse.exists():
         raise CliError(f"no warehouse at {warehouse}: nothing to reparse")
-    _prefect_env(warehouse)
+    ready = _prefect_env(warehouse)
     from flows.reparse import reparse
 
+    ready()
     return _report(reparse(source=args.source, since=since, return_state=True), warehouse)
 
 
@@ -278,15 +308,16 @@ def cmd_stats(args: argparse.Namespace) -> int:
 
 def cmd_demo(args: argparse.Namespace) -> int:
     warehouse, _ = _paths(args)
-    _prefect_env()
+    ready = _prefect_env()
     from flows.demo import run_demo
 
+    ready()
     return run_demo(warehouse)
 
 
 def cmd_serve(args: argparse.Namespace) -> int:
     _paths(args)
-    _prefect_env()
+    _prefect_env(temp_server=False)
     from flows.serve import ServeError, serve
 
     try:

@@ -20,6 +20,7 @@ from pathlib import Path
 
 import duckdb
 
+from flows.tempserver import URL_ENV as TEMP_URL_ENV
 from warehouse import connect
 
 LIMIT_ENV = "NEWS_INGEST_WRITER_LIMIT"
@@ -86,7 +87,9 @@ def _server_url() -> str | None:
         return None
     from prefect.settings import get_current_settings
 
-    return get_current_settings().api.url
+    url = get_current_settings().api.url
+    # A temporary server of this CLI run (flows/tempserver.py) is as good as the ephemeral API.
+    return None if url and url == os.environ.get(TEMP_URL_ENV) else url
 
 
 def _ensure_limit(url: str, name: str) -> bool:
