@@ -7,7 +7,7 @@ process, serves both deployments on it, and stops it on exit, in that order:
 
 While it runs, the server's address is in ``data/prefect/server.json``: manual
 `run`/`backfill`/`reparse` commands on the same warehouse use that server instead of
-starting an ephemeral one (≈ 3 s before the flow body runs instead of 9–14 s), and
+starting a temporary one (≈ 3 s before the flow body runs instead of 5–6 s), and
 their runs show up in its UI.
 """
 
