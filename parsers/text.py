@@ -5,6 +5,7 @@ from __future__ import annotations
 import codecs
 import re
 from collections.abc import Iterator
+from functools import lru_cache
 
 from selectolax.lexbor import LexborNode
 
@@ -182,8 +183,10 @@ _BOMS = (
 )
 
 
+@lru_cache(maxsize=64)
 def _codec(label: str | bytes | None) -> str | None:
-    """The Python codec for a charset label, or None when it is unknown or unusable."""
+    """The Python codec for a charset label, or None when it is unknown or unusable.
+    Cached: pages name a few labels over and over."""
     if label is None:
         return None
     if isinstance(label, bytes):
