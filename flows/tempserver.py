@@ -122,6 +122,7 @@ def _spawn(port: int) -> subprocess.Popen:
 
 
 def _die_with_parent() -> None:
-    # In the child before exec: the kernel sends it SIGTERM when the CLI dies.
-    libc = ctypes.CDLL(None, use_errno=True)
-    libc.prctl(_PR_SET_PDEATHSIG, signal.SIGTERM)
+    # In the child before exec: the kernel sends it SIGTERM when the CLI dies. Linux only;
+    # elsewhere it outlives a killed CLI, as Prefect's own ephemeral server does.
+    if sys.platform == "linux":
+        ctypes.CDLL(None, use_errno=True).prctl(_PR_SET_PDEATHSIG, signal.SIGTERM)
