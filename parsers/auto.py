@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import datetime as dt
 import re
+from collections.abc import Container
 from dataclasses import dataclass, field
 from functools import cached_property, lru_cache
 
@@ -39,15 +40,23 @@ __all__ = ["explain", "find_records", "parse"]
 
 _MAX_DEPTH = 8  # levels a title link votes up: enough for <tr><td><div><h3><a>
 _MIN_WEIGHT = 5.0  # "政务公开" (4) is a menu entry, "县长带队检查工作" a title
-_CJK_RUN = re.compile(r"[\u3400-\u9fff\uf900-\ufaff]+")  # runs: far fewer matches than characters
+_CJK = "\u3400-\u9fff\uf900-\ufaff"
+_CJK_RUN = re.compile(f"[{_CJK}]+")  # runs: far fewer matches than characters
 _WORD = re.compile(r"[A-Za-z]+(?:'[A-Za-z]+)?")
 _NUMBER = re.compile(r"\d+")
 _WORD_OR_NUMBER = re.compile(r"[A-Za-z\d]")  # where either of the two starts
-_LABEL_NOISE = re.compile(r"[\s<>«»‹›→\[\]【】()（）.·|/\\:：…]+")
-_LABELS = re.compile(
-    r"^(?:更多|查看更多|了解更多|详情|详细|查看详情|阅读全文|全文|阅读原文|点击查看|more|readmore|learnmore"
-    r"|continuereading|viewall|seeall|seemore|首页|尾页|末页|上一页|下一页|上页|下页|prev|previous|next|last|first)",
-    re.IGNORECASE,
+_LABEL_NOISE_CHARS = r"\s<>«»‹›→\[\]【】()（）.·|/\\:：…"
+_LABEL_NOISE = re.compile(f"[{_LABEL_NOISE_CHARS}]+")
+_LABEL_WORDS = (
+    "更多", "查看更多", "了解更多", "详情", "详细", "查看详情", "阅读全文", "全文", "阅读原文", "点击查看",
+    "more", "readmore", "learnmore", "continuereading", "viewall", "seeall", "seemore",
+    "首页", "尾页", "末页", "上一页", "下一页", "上页", "下页", "prev", "previous", "next", "last", "first",
+)  # fmt: skip
+_LABELS = re.compile(f"^(?:{'|'.join(_LABEL_WORDS)})", re.IGNORECASE)
+# What a text must start with, past its noise, for _LABELS to match it cleaned: most
+# titles fail this, and are spared the cleaning.
+_LABEL_START = re.compile(
+    f"[{_LABEL_NOISE_CHARS}]*[{''.join(sorted({w[0] for w in _LABEL_WORDS}))}]", re.IGNORECASE
 )
 # The lookahead is every character a hint can start with: it spares the other positions
 # (most of a CJK text) trying each alternative, several times faster.
@@ -76,19 +85,28 @@ _NOISE_CLASS = re.compile(
 
 def text_weight(text: str) -> float:
     """How much of a title ``text`` is: CJK characters count 1, English words 1.5."""
+    if _CJK_RUN.fullmatch(text):  # CJK alone (many titles): one scan, no substrings
+        return len(text)
     cjk = sum(map(len, _CJK_RUN.findall(text)))
     if not _WORD_OR_NUMBER.search(text):  # most CJK titles: one scan instead of two
         return cjk
     return cjk + 1.5 * len(_WORD.findall(text)) + 0.5 * len(_NUMBER.findall(text))
 
 
-def _weighs(text: str, least: float) -> bool:
+def _weighs(text: str, least: int) -> bool:
     """``text_weight(text) >= least``, from as little of a long text (a summary) as settles
     it: the CJK characters of its start, then its start, weigh no more than the whole."""
     head = text[:32]
-    if sum(map(len, _CJK_RUN.findall(head))) >= least or text_weight(head) >= least:
+    if _cjk_at_least(least).match(head) or text_weight(head) >= least:
         return True
     return len(text) > len(head) and text_weight(text) >= least
+
+
+@lru_cache(maxsize=8)
+def _cjk_at_least(count: int) -> re.Pattern[str]:
+    # Matches a text holding ``count`` CJK characters or more: one scan, no substrings
+    # (as _CJK_RUN.findall makes).
+    return re.compile(f"(?:[^{_CJK}]*[{_CJK}]){{{count}}}")
 
 
 @dataclass(slots=True)
@@ -131,6 +149,13 @@ class _Page:
     # are read from it rather than from the tree.
     linked: _Linked
     tree: LexborHTMLParser
+    host: str  # host_of(ctx.url)
+    origin: str | None  # "http://host:port/" of ctx.url: a URL under it is on the page's host
+
+    def on_host(self, url: str) -> bool:
+        """host_of(url) == self.host: host_of reads a URL only up to the first "/" after
+        its "://", so a URL under the page's origin is on it without a look."""
+        return self.origin is not None and url.startswith(self.origin) or host_of(url) == self.host
 
     @cached_property
     def has_time(self) -> bool:
@@ -138,7 +163,7 @@ class _Page:
         return self.tree.css_first("time[datetime]") is not None
 
 
-def _page_facts(tree: LexborHTMLParser, anchors: list[LexborNode]) -> _Page:
+def _page_facts(tree: LexborHTMLParser, anchors: list[LexborNode], page_url: str) -> _Page:
     linked: _Linked = {}
     for node in anchors:
         mem_id = node.mem_id
@@ -152,7 +177,14 @@ def _page_facts(tree: LexborHTMLParser, anchors: list[LexborNode]) -> _Page:
             votes = tag not in ("body", "html") and parent.is_element_node
             linked[mem_id] = (node, parent, (parent_id, tag) if votes else None)
             node, mem_id = parent, parent_id
-    return _Page(linked, tree)
+    return _Page(linked, tree, host_of(page_url), _origin(page_url))
+
+
+def _origin(url: str) -> str | None:
+    # The scheme and authority of an http(s) ``url``, with the "/" that ends them.
+    scheme_end = url.find("://") + 3
+    end = url.find("/", scheme_end)
+    return url[:end + 1] if url.startswith(("http://", "https://")) and end >= 0 else None
 
 
 @dataclass
@@ -172,8 +204,7 @@ class Record:
     summary_node: LexborNode | None = None
 
     def item(self) -> Item:
-        return Item(title=self.title, url=self.url, date=self.date, summary=self.summary,
-                    raw_date=self.raw_date)
+        return Item(self.title, self.url, self.date, self.summary, self.raw_date)  # positional: cheaper
 
 
 def parse(tree: LexborHTMLParser, ctx: PageContext) -> ListingPage:
@@ -224,9 +255,14 @@ def _title_facts(text: str) -> tuple[bool, float]:
     if 1.5 * len(text) < _MIN_WEIGHT:
         return cut_short, 0.0  # text_weight counts at most 1.5 a character: "首页" cannot reach it
     weight = text_weight(text)
-    if weight < _MIN_WEIGHT or looks_like_date(text) or _LABELS.match(_LABEL_NOISE.sub("", text)):
+    if weight < _MIN_WEIGHT or looks_like_date(text) or _is_label(text):
         return cut_short, 0.0
     return cut_short, weight
+
+
+def _is_label(text: str) -> bool:
+    # "更多>>", "[详情]", "Read more": a link label, not a title.
+    return _LABEL_START.match(text) is not None and _LABELS.match(_LABEL_NOISE.sub("", text)) is not None
 
 
 _Votes = dict[tuple[int, str], dict[int, list[_Link]]]
@@ -309,8 +345,8 @@ def _is_noise(group: _Group, page: _Page) -> bool:
         return True
     boxes = []
     node: LexborNode | None = group.parent
-    while node is not None and node.tag not in ("body", "html"):
-        if node.tag in _NOISE_TAGS or _noisy_classes(node):
+    while node is not None and (tag := node.tag) not in ("body", "html"):
+        if tag in _NOISE_TAGS or _noisy_classes(node):
             return True
         boxes.append(node)
         node = node.parent
@@ -413,7 +449,7 @@ def _next_element(node: LexborNode) -> LexborNode | None:
     return sib
 
 
-def _measure(group: _Group, page_host: str, page: _Page) -> None:
+def _measure(group: _Group, page: _Page) -> None:
     """All the group's score is made of but the dated share (once)."""
     if group.mains:
         return
@@ -422,7 +458,7 @@ def _measure(group: _Group, page_host: str, page: _Page) -> None:
     for links, main in zip(group.links.values(), group.mains, strict=True):
         urls += _rivals(links, main)
         weights += min(main.weight, 30.0)
-        same_host += host_of(main.url) == page_host
+        same_host += page.on_host(main.url)
     group.weights, group.same_host, group.spread = weights, same_host, urls / len(group.members)
     group.noise = _is_noise(group, page)
 
@@ -486,7 +522,7 @@ def _linked_ancestor_ids(mem_id: int, linked: _Linked, stop: int | None) -> set[
     return found
 
 
-def _siblings_of_shape(best: _Group, groups: list[_Group], page_host: str, page: _Page) -> list[_Group]:
+def _siblings_of_shape(best: _Group, groups: list[_Group], page: _Page) -> list[_Group]:
     """The winner and groups of the same shape close to it (one list split by headings),
     measured. ``groups`` are those of the winner's tag."""
     def shape(g: _Group) -> tuple[str, str, str]:
@@ -497,7 +533,7 @@ def _siblings_of_shape(best: _Group, groups: list[_Group], page_host: str, page:
         if (group is best or shape(group) != best_shape
                 or not _near(best_above, _above(group.parent))):
             continue
-        _measure(group, page_host, page)
+        _measure(group, page)
         if group.spread <= 1.5 and not group.noise:
             chosen.append(group)
     return chosen
@@ -520,11 +556,14 @@ def _near(a: list[int | None], b: list[int | None]) -> bool:
 
 def _bound(group: _Group) -> float:
     """No less than _score(group): every factor of the score at its best."""
-    return sum(min(links[0].weight if len(links) == 1 else max(link.weight for link in links), 30.0)
-               for links in group.links.values()) * 2.5
+    total = 0.0
+    for links in group.links.values():  # a loop, not sum() of a generator: most hold one link
+        weight = links[0].weight if len(links) == 1 else max([link.weight for link in links])
+        total += min(weight, 30.0)
+    return total * 2.5
 
 
-def _best_group(groups: list[_Group], page_host: str, page: _Page) -> _Group | None:
+def _best_group(groups: list[_Group], page: _Page) -> _Group | None:
     """The first group (of those with two members or more) with the highest score above 0,
     as scoring every group in order finds it; groups whose bound cannot reach the best
     score so far are not scored."""
@@ -533,10 +572,10 @@ def _best_group(groups: list[_Group], page_host: str, page: _Page) -> _Group | N
     for rank, (bound, index, group) in enumerate(ranked):
         if bound < best_score:
             break  # sorted by bound: no later group can win either
-        _measure(group, page_host, page)
+        _measure(group, page)
         # The dated share costs the most to find: a group that wins at its least score goes without.
         least = _score(group, 0.0)
-        if least > best_score and _beats_later(least, ranked[rank + 1:], page_host, page):
+        if least > best_score and _beats_later(least, ranked[rank + 1:], page):
             return group
         score = _score(group, _dated_share(group, page))
         tie = score == best_score and best is not None and index < best_index
@@ -550,13 +589,13 @@ def _item_text(extent: list[LexborNode]) -> str:
     return " ".join([n.text(deep=True) for n in extent]) if len(extent) > 1 else extent[0].text(deep=True)
 
 
-def _beats_later(score: float, later: list[tuple[float, int, _Group]], page_host: str, page: _Page) -> bool:
+def _beats_later(score: float, later: list[tuple[float, int, _Group]], page: _Page) -> bool:
     """No group of ``later`` (as ranked by _best_group) can reach ``score``: by its bound,
     or, measured, by its score were all its members dated."""
     for bound, _, group in later:
         if bound < score:
             return True  # sorted by bound: neither can the rest
-        _measure(group, page_host, page)
+        _measure(group, page)
         if _score(group, 1.0) >= score:
             return False
     return True
@@ -570,19 +609,18 @@ def find_records(tree: LexborHTMLParser, ctx: PageContext) -> list[Record]:
 def _find_records(tree: LexborHTMLParser, ctx: PageContext, scan: NextScan | None) -> list[Record]:
     anchors = tree.css("a[href]")
     links = _good_links(anchors, ctx, scan)
-    page = _page_facts(tree, anchors)
+    page = _page_facts(tree, anchors, ctx.url)
     votes = _votes(links, page)
     # Most groups are never looked at: those of one member cannot win, and only those of
     # the winner's tag can join it. So groups of two or more members are made here, and
     # those of one member only if they have the winner's tag.
     made = {key: _group(key, members, page) for key, members in votes.items() if len(members) >= 2}
-    page_host = host_of(ctx.url)
-    best = _best_group(list(made.values()), page_host, page)
+    best = _best_group(list(made.values()), page)
     if best is None or (best.noise and _dated_share(best, page) < 0.5):
         return []  # only menus and link boxes: the page has no list (or it vanished)
     same_tag = [made[key] if key in made else _group(key, members, page)
                 for key, members in votes.items() if key[1] == best.tag]
-    chosen = _siblings_of_shape(best, same_tag, page_host, page)
+    chosen = _siblings_of_shape(best, same_tag, page)
     if len(chosen) > 1:
         order = {n.mem_id: i for i, n in enumerate(tree.root.traverse())}
         chosen.sort(key=lambda g: order.get(g.members[0].mem_id, 0))
@@ -602,20 +640,28 @@ def _record(lead: LexborNode, extent: list[LexborNode], main: _Link, ctx: PageCo
     link = main.node
     # A link wrapping a whole card: its heading is the title, the rest its date and summary.
     # A link of text alone (most) can only match itself, which is no heading of its own.
-    leaf = not _has_element_child(link)
+    leaf = main.visible is not None or not _has_element_child(link)  # a lone text has no element
     heading = None if leaf else link.css_first("h1, h2, h3, h4, h5, h6, [class*=title]")
     title_node = heading if heading is not None and not _same(heading, link) and node_text(heading) else link
     title = node_title(title_node, main.visible) if title_node is link else link_title(title_node)
-    skip = {n.mem_id for n in title_node.traverse(include_text=True)}
+    skip = _subtree_ids(title_node, lone=title_node is link and main.visible is not None)
     if title_node is link and not leaf:
         title = _without_dates(link, title)
-    record = Record(lead=lead, extent=extent, link=link, title_node=title_node, title=title, url=main.url)
+    record = Record(lead, extent, link, title_node, title, main.url)
     title_raw = main.raw if title_node is link else title_node.text(deep=True)
     linked = page.linked if title_node is link else None
     walk = _walk(extent, skip, title_node, title_raw, linked, lead.parent)
     _find_date(record, walk.nodes, ctx, leaf, walk.wordy)
-    _find_summary(record, walk.boxes)
+    _find_summary(record, walk)
     return record
+
+
+def _subtree_ids(node: LexborNode, *, lone: bool) -> set[int]:
+    # The mem_ids of ``node`` and all below it; of a node whose only child is a text node
+    # (``lone``), without a walk.
+    if lone:
+        return {node.mem_id, node.first_child.mem_id}
+    return {n.mem_id for n in node.traverse(include_text=True)}
 
 
 def _has_element_child(node: LexborNode) -> bool:
@@ -639,6 +685,8 @@ class _Walk:
     nodes: list[LexborNode]  # elements and text nodes, in page order
     wordy: set[int]  # nodes whose text holds a word (an ideograph no date uses), so no date
     boxes: list[LexborNode]  # the elements that may hold the summary
+    no_box: Container[int]  # nodes holding the title or a link; with each, its boxes up to ``stop``
+    stop: int | None  # the mem_id of the node above the extent
 
 
 def _walk(extent: list[LexborNode], skip: set[int], title_node: LexborNode, title_raw: str,
@@ -655,7 +703,7 @@ def _walk(extent: list[LexborNode], skip: set[int], title_node: LexborNode, titl
               else _ancestor_ids(title_node, below=below))
     no_box = linked if linked is not None else around  # a title link's boxes are in linked too
     wordy = set(around) if has_word(title_raw) else set()
-    walk = _Walk([], wordy, [])
+    walk = _Walk([], wordy, [], no_box, stop)
     add_node, add_box = walk.nodes.append, walk.boxes.append
     for top in extent:
         if top.mem_id in skip:
@@ -673,9 +721,12 @@ def _walk(extent: list[LexborNode], skip: set[int], title_node: LexborNode, titl
                 if has_word(node.text_content):
                     # It and its boxes, up to one already in (its boxes are in too).
                     current: LexborNode | None = node
-                    while current is not None and (mem_id := current.mem_id) != stop and mem_id not in wordy:
+                    while mem_id != stop and mem_id not in wordy:
                         wordy.add(mem_id)
                         current = current.parent
+                        if current is None:
+                            break
+                        mem_id = current.mem_id
             elif node.is_element_node:
                 if tag in ("script", "style"):
                     inside = {n.mem_id for n in node.traverse(include_text=True)}
@@ -741,12 +792,11 @@ def _set_date(record: Record, text: str, node: LexborNode, ctx: PageContext) -> 
     return True
 
 
-def _find_summary(record: Record, boxes: list[LexborNode]) -> None:
+def _find_summary(record: Record, walk: _Walk) -> None:
     # Boxes around the date hold more than a summary (those around the title are out already).
-    near_date = (_ancestor_ids(record.date_node, below=record.lead.parent)
-                 if record.date_node is not None else set())
+    near_date = _date_boxes(record.date_node, walk) if record.date_node is not None else set()
     best, best_text = None, ""
-    for node in boxes:
+    for node in walk.boxes:
         if node.mem_id in near_date:
             continue
         text = node_text(node)
@@ -757,6 +807,17 @@ def _find_summary(record: Record, boxes: list[LexborNode]) -> None:
         best, best_text = node, text
     if best is not None:
         record.summary, record.summary_node = best_text, best
+
+
+def _date_boxes(node: LexborNode, walk: _Walk) -> set[int]:
+    """The date ``node`` and its boxes that may be walk.boxes: the walk up stops at the
+    first in no_box, since so are the boxes above it."""
+    found = set()
+    current: LexborNode | None = node
+    while current is not None and (mem_id := current.mem_id) != walk.stop and mem_id not in walk.no_box:
+        found.add(mem_id)
+        current = current.parent
+    return found
 
 
 # --- explain: selectors that reproduce the result with parser = "css" ----------------------

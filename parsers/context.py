@@ -66,6 +66,9 @@ _LABEL_NOISE = re.compile(f"[{_NOISE_CHARS}]+")
 # character lower-cases to one): text holding one is no next label, whatever it says.
 _NEXT_LETTERS = "".join(sorted(set("".join(_NEXT_WORDS))))
 _NOT_NEXT = re.compile(f"[^{_NOISE_CHARS}{_NEXT_LETTERS}{_NEXT_LETTERS.upper()}]")
+# Likewise, no ASCII digit either: if what it finds is no digit at all, the label holds a
+# character that is neither a next word's nor a number's (most titles).
+_NO_LABEL = re.compile(f"[^{_NOISE_CHARS}{_NEXT_LETTERS}{_NEXT_LETTERS.upper()}0-9]")
 # Arrows alone: "›" and ">" read as next; "»"/">>" is as often "last page", so it is tried last.
 _NEXT_ARROWS = frozenset({"›", ">", "→", "›››", "››"})
 _WEAK_ARROWS = frozenset({"»", ">>", "»»", "≫"})
@@ -144,7 +147,7 @@ class NextScan:
         node.attributes (a caller that reads them too shares one read)."""
         # What the link could be is judged first: most links (items, menus) are none of
         # these, and resolving their URL is the costly part.
-        label = _label(text)
+        label = "" if _no_label(text) else _label(text)  # "": neither a next word nor a number
         if label in _NEXT_WORDS or (not label.isdigit() and _attrs_say_next(attrs)):
             kind = "label"
         elif label.isdigit() and len(label) <= 5:
@@ -200,6 +203,13 @@ def _attrs_say_next(attrs: Mapping[str, str | None]) -> bool:
 def _says_next(value: str | None) -> bool:
     # The quick refusal spares most titles (a link's title attribute) the label.
     return bool(value) and not _NOT_NEXT.search(value) and _label(value) in _NEXT_WORDS
+
+
+def _no_label(text: str) -> bool:
+    # The label of ``text`` is no next word and no number: cheaper to ask than to make it
+    # (titles are unique, so _label's cache misses them).
+    found = _NO_LABEL.search(text)
+    return found is not None and not found[0].isdigit()
 
 
 @lru_cache(maxsize=4096)

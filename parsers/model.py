@@ -6,7 +6,7 @@ import datetime as dt
 from dataclasses import dataclass, field
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, init=False)
 class Item:
     """One listing entry as the page shows it."""
 
@@ -15,6 +15,12 @@ class Item:
     date: dt.date | None  # in the source's local time zone; None when absent or unparseable
     summary: str | None = None
     raw_date: str | None = None  # the date text as found, for quarantine and debugging
+
+    def __init__(self, title: str, url: str | None, date: dt.date | None, summary: str | None = None,
+                 raw_date: str | None = None) -> None:
+        # The generated frozen __init__ sets each field through object.__setattr__: one
+        # update of the instance dict costs half as much (parsers make an Item per entry).
+        self.__dict__.update(title=title, url=url, date=date, summary=summary, raw_date=raw_date)
 
     def as_json(self) -> dict:
         return {
