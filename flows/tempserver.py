@@ -28,6 +28,8 @@ from pathlib import Path
 
 import httpx
 
+from flows.serve import stop_server
+
 # What Prefect's SubprocessASGIServer sets for its ephemeral child (prefect 3.8).
 _CHILD_ENV = {"PREFECT_UI_ENABLED": "0", "PREFECT__SERVER_EPHEMERAL": "1",
               "PREFECT__SERVER_FINAL": "1"}
@@ -94,13 +96,7 @@ class TempServer:
         raise TempServerError(f"the temporary Prefect server did not start within {timeout:.0f} s")
 
     def stop(self) -> None:
-        if self.proc.poll() is None:
-            self.proc.terminate()
-            try:
-                self.proc.wait(timeout=5)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait()
+        stop_server(self.proc)
 
 
 def _free_port() -> int:
@@ -118,6 +114,7 @@ def _spawn(port: int) -> subprocess.Popen:
          "--port", str(port), "--log-level", "error", "--lifespan", "on"],
         env={**os.environ, **_CHILD_ENV}, stdin=subprocess.DEVNULL,
         stdout=subprocess.DEVNULL, preexec_fn=_die_with_parent,
+        start_new_session=True,  # its own group, as serve's server: stop_server ends it whole
     )
 
 

@@ -103,7 +103,7 @@ def _fake_spawns(monkeypatch, *commands: list[str]) -> list[list[str]]:
     not spawned yet."""
     queue = list(commands)
     monkeypatch.setattr(tempserver, "_spawn", lambda port: subprocess.Popen(
-        [part.format(port=port) for part in queue.pop(0)]))
+        [part.format(port=port) for part in queue.pop(0)], start_new_session=True))
     return queue
 
 
