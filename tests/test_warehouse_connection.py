@@ -223,14 +223,21 @@ def test_writer_close_checkpoints_under_a_memory_cap(
     assert not path.with_name("w.duckdb.wal").exists()  # and checkpointed
 
 
+@pytest.fixture
+def attached(monkeypatch: pytest.MonkeyPatch) -> list[Path]:
+    """The paths our writers ATTACH, in order."""
+    paths: list[Path] = []
+    attach = connection._attach
+    monkeypatch.setattr(connection, "_attach", lambda c, p: paths.append(p) or attach(c, p))
+    return paths
+
+
 def test_a_checkpoint_the_cap_fails_loses_nothing(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, attached: list[Path]
 ) -> None:
-    # Far too tight a cap: DuckDB fails the checkpoint and drops the attached database; the
-    # commits are in the WAL, and a fresh attach replays and checkpoints them.
-    attached = []
-    attach = connection._attach_writer
-    monkeypatch.setattr(connection, "_attach_writer", lambda p: attached.append(p) or attach(p))
+    # Far too tight a cap: DuckDB refuses it, or fails the checkpoint and drops the attached
+    # database. The commits are in the WAL; attaching the file again replays and
+    # checkpoints them.
     monkeypatch.setattr(connection, "_checkpoint_limit", lambda held: 2**20)
     path = tmp_path / "w.duckdb"
     with connect(path) as con:
@@ -240,3 +247,67 @@ def test_a_checkpoint_the_cap_fails_loses_nothing(
     with connect(path, read_only=True) as con:
         assert con.execute("SELECT count(*), count(DISTINCT article_id) FROM articles"
                            ).fetchone() == (20_000, 20_000)
+
+
+def test_a_merge_that_grows_the_wal_past_the_threshold_checkpoints_it(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, attached: list[Path]
+) -> None:
+    monkeypatch.setattr(connection, "_CHECKPOINT_WAL_BYTES", 64 * 1024)
+    path = tmp_path / "w.duckdb"
+    wal = path.with_name("w.duckdb.wal")
+    with connect(path) as con:
+        merge_items(con, _rows(range(10)), run_id="r", now=NOW)
+        assert wal.exists() and attached == [path]  # under the threshold: left to close()
+        # A sort too big for 64 MB spills, after which DuckDB refuses to set the spill
+        # directory again: attaching again must keep it as it is.
+        con.execute("SET memory_limit = '64MB'")
+        con.execute("SELECT count(*) FROM (SELECT md5(i::VARCHAR) AS m FROM range(2000000) t(i)"
+                    " ORDER BY m)").fetchall()
+        con.execute("RESET memory_limit")
+        assert path.with_name("w.duckdb.tmp").is_dir()
+        merge_items(con, _rows(range(10, 5000)), run_id="r", now=NOW)
+        assert not wal.exists() and attached == [path, path]  # checkpointed, attached again
+        # The same connection goes on: the file is the default database again.
+        again = merge_items(con, _rows(range(4990, 5010)), run_id="r", now=NOW)
+        assert (again.inserted, again.unchanged) == (10, 10)
+        assert con.execute("SELECT current_database()").fetchone() == ("warehouse",)
+    with connect(path, read_only=True) as con:
+        assert con.execute("SELECT count(*), count(DISTINCT article_id) FROM articles"
+                           ).fetchone() == (5010, 5010)
+
+
+def test_checkpoint_if_due_leaves_other_connections_alone(tmp_path: Path) -> None:
+    import duckdb
+
+    path = tmp_path / "warehouse.duckdb"  # a reader's database is named after the file
+    with connect(path) as con:
+        merge_items(con, _rows(range(3)), run_id="r", now=NOW)
+    for con in (duckdb.connect(), duckdb.connect(str(path), read_only=True)):
+        with con:
+            connection.checkpoint_if_due(con)  # neither is a writer of ours: nothing to do
+            assert con.execute("SELECT count(*) FROM duckdb_databases() WHERE NOT internal"
+                               ).fetchone() == (1,)
+
+
+def test_a_failed_checkpoint_after_a_merge_does_not_fail_the_merge(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, attached: list[Path]
+) -> None:
+    import duckdb
+
+    class NoCheckpoint:  # forwards everything but CHECKPOINT, which fails (a full disk, say)
+        def __init__(self, con: duckdb.DuckDBPyConnection) -> None:
+            self.con = con
+
+        def execute(self, sql: str, *args: object) -> object:
+            if sql == "CHECKPOINT":
+                raise duckdb.IOException("IO Error: no space left on device")
+            return self.con.execute(sql, *args)
+
+    monkeypatch.setattr(connection, "_CHECKPOINT_WAL_BYTES", 1)
+    path = tmp_path / "w.duckdb"
+    with connect(path) as con:
+        stats = merge_items(NoCheckpoint(con), _rows(range(100)), run_id="r", now=NOW)
+        assert stats.inserted == 100 and attached == [path, path]  # attached again anyway
+        assert con.execute("SELECT count(*) FROM articles").fetchone() == (100,)
+    with connect(path, read_only=True) as con:
+        assert con.execute("SELECT count(*) FROM articles").fetchone() == (100,)

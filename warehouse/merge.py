@@ -8,6 +8,7 @@ from collections.abc import Iterable, Sequence
 
 import duckdb
 
+from warehouse.connection import checkpoint_if_due
 from warehouse.pages import write_pages
 from warehouse.rows import ArticleRow, MergeStats, PageItems, PageRecord, QuarantineRow
 from warehouse.transaction import transaction
@@ -152,7 +153,8 @@ def merge_pages(
     rows and quarantined items, before the dedupe). Each page's `page`, the fetch its rows
     came from, is archived in the same transaction (its quarantined items point at it), so
     a page is in `pages` exactly when its merge is in. Any error rolls everything back
-    and is re-raised.
+    and is re-raised. A merge that grew the WAL past 1 GiB checkpoints it afterwards
+    (`checkpoint_if_due`).
     """
     if now.tzinfo is None or now.utcoffset() is None:
         raise ValueError("merge_items: `now` must be timezone-aware (UTC)")
@@ -176,6 +178,7 @@ def merge_pages(
             "quarantined": len(quarantined),
             "run_id": run_id,
         })
+    checkpoint_if_due(con)
     return [MergeStats(*counts.get(i, (0, 0, 0)), len(p.quarantined)) for i, p in enumerate(pages)]
 
 
