@@ -9,6 +9,7 @@ import os
 import time
 from pathlib import Path
 
+import duckdb
 import pytest
 
 from warehouse import (
@@ -54,9 +55,7 @@ def _hold_writer(path: str, holding, seconds: float) -> None:
 
 
 def _hold_raw_duckdb(path: str, holding, seconds: float) -> None:
-    import duckdb  # an outside client: no flock, only DuckDB's own file lock
-
-    con = duckdb.connect(path)
+    con = duckdb.connect(path)  # an outside client: no flock, only DuckDB's own file lock
     holding.set()
     time.sleep(seconds)
     con.close()
@@ -277,8 +276,6 @@ def test_a_merge_that_grows_the_wal_past_the_threshold_checkpoints_it(
 
 
 def test_checkpoint_if_due_leaves_other_connections_alone(tmp_path: Path) -> None:
-    import duckdb
-
     path = tmp_path / "warehouse.duckdb"  # a reader's database is named after the file
     with connect(path) as con:
         merge_items(con, _rows(range(3)), run_id="r", now=NOW)
@@ -292,8 +289,6 @@ def test_checkpoint_if_due_leaves_other_connections_alone(tmp_path: Path) -> Non
 def test_a_failed_checkpoint_after_a_merge_does_not_fail_the_merge(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, attached: list[Path]
 ) -> None:
-    import duckdb
-
     class NoCheckpoint:  # forwards everything but CHECKPOINT, which fails (a full disk, say)
         def __init__(self, con: duckdb.DuckDBPyConnection) -> None:
             self.con = con

@@ -217,14 +217,14 @@ def _checkpoint(con: duckdb.DuckDBPyConnection, path: Path) -> None:
     try:
         con.execute(f"SET memory_limit = '{_checkpoint_limit(int(held or 0))}B'")
         con.execute("CHECKPOINT")
+        return
     except duckdb.Error:
-        with contextlib.suppress(duckdb.Error):
-            con.execute("RESET memory_limit")
-        _reattach(con, path)
-        con.execute("CHECKPOINT")
+        pass
     finally:
         with contextlib.suppress(duckdb.Error):
             con.execute("RESET memory_limit")
+    _reattach(con, path)
+    con.execute("CHECKPOINT")
 
 
 def _checkpoint_limit(held: int) -> int:
